@@ -1,0 +1,117 @@
+/* The HDF5 experiment file: writer (the coordinator's only output) and reader (report, tests).
+ * docs/RESULTS-FORMAT.md documents the layout; RESULTS_SCHEMA_VERSION is stored in the file. */
+#ifndef RESULTS_RESULTS_H
+#define RESULTS_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <larch/space.h>
+#include <larch/status.h>
+
+#define RESULTS_SCHEMA_VERSION 1
+#define RESULTS_NAME_SIZE 64
+
+typedef enum results_run_state {
+    RESULTS_RUN_PENDING = 0,
+    RESULTS_RUN_RUNNING = 1,
+    RESULTS_RUN_FINISHED = 2,
+    RESULTS_RUN_ABORTED = 3
+} results_run_state;
+
+/* One row of a run's `trials` table: fixed-size members only. */
+typedef struct results_trial {
+    uint64_t trial;       /* 0-based index within the run */
+    uint32_t run;         /* index of the run in the file */
+    uint8_t status;       /* larch_trial_status */
+    uint8_t cached;       /* 1 if answered from the evaluation cache */
+    double score;         /* the host's objective; NaN unless status OK */
+    double val_accuracy;  /* [0, 1] */
+    double test_accuracy; /* [0, 1] */
+    uint64_t params;
+    uint64_t flops;        /* multiply-adds per image, forward */
+    double latency_ms;     /* inference per image */
+    double train_seconds;  /* training wall time (the original's when cached) */
+    double cost_seconds;   /* training seconds charged to the run's budget (0 when cached) */
+    double started_s;      /* seconds since the experiment started */
+    double finished_s;
+    uint32_t n_epochs;     /* valid entries of this row's curves */
+    char arch[LARCH_ARCH_STRING_SIZE]; /* larch_arch_to_string form */
+} results_trial;
+
+typedef struct results_run_info {
+    char name[RESULTS_NAME_SIZE];             /* group name, e.g. "random-s0" */
+    char strategy[RESULTS_NAME_SIZE];         /* plugin id */
+    char strategy_version[RESULTS_NAME_SIZE]; /* plugin's own version */
+    uint32_t abi_major, abi_minor;            /* the plugin's ABI */
+    uint64_t seed;
+    uint32_t seed_index; /* 0..seeds-1 */
+} results_run_info;
+
+typedef struct results_experiment_info {
+    const char *config_text;   /* the full effective config (after --set) */
+    const char *config_path;
+    const char *larch_version;
+    const char *objective;     /* human description of the score */
+    uint64_t seed;
+    const larch_space *space;
+    uint32_t max_epochs;       /* width of the curves datasets */
+    uint32_t n_runs;
+    const results_run_info *runs;
+} results_experiment_info;
+
+typedef struct results_writer results_writer;
+
+/* Creates (truncates) path, creates every group, dataset and attribute up front, then starts
+ * SWMR writing. On success *out is owned by the caller (results_writer_close). */
+int results_writer_create(const char *path, const results_experiment_info *info,
+                          results_writer **out, larch_error *err);
+
+/* Appends one trial to run `run` in two flushed phases: first the arch and curve rows, then
+ * the trials row, so a reader never sees a trial without its arch. train_loss and val_curve
+ * hold row->n_epochs values (may be NULL when n_epochs is 0). */
+int results_writer_append(results_writer *w, uint32_t run, const results_trial *row,
+                          const larch_arch *arch, const float *train_loss,
+                          const float *val_curve, larch_error *err);
+
+/* Overwrites the run's run_state scalar and flushes. */
+int results_writer_set_run_state(results_writer *w, uint32_t run, results_run_state state,
+                                 larch_error *err);
+
+/* Replaces the run's latest strategy checkpoint (bytes may be NULL when size is 0). */
+int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *bytes,
+                                   size_t size, larch_error *err);
+
+/* Flushes and closes; w may be NULL. Returns the first error met while closing. */
+int results_writer_close(results_writer *w, larch_error *err);
+
+/* ---- reader ---- */
+
+typedef struct results_file results_file;
+
+/* Opens an experiment file read-only (works on a live SWMR file). Checks the schema version
+ * (LARCH_EFORMAT naming the file and both versions if newer than this build reads). */
+int results_file_open(const char *path, results_file **out, larch_error *err);
+void results_file_close(results_file *f);
+
+uint32_t results_file_n_runs(const results_file *f);
+/* Valid until results_file_close. */
+const results_run_info *results_file_run(const results_file *f, uint32_t run);
+const larch_space *results_file_space(const results_file *f);
+/* The stored config text; owned by f. */
+const char *results_file_config_text(const results_file *f);
+uint32_t results_file_schema_version(const results_file *f);
+
+/* Reads the run's trials rows; *rows is malloc'd and owned by the caller (free()). */
+int results_file_read_trials(results_file *f, uint32_t run, results_trial **rows, size_t *n_rows,
+                             larch_error *err);
+int results_file_read_run_state(results_file *f, uint32_t run, results_run_state *state,
+                                larch_error *err);
+/* The run's latest checkpoint; *bytes malloc'd, owned by the caller; *size 0 if none. */
+int results_file_read_checkpoint(results_file *f, uint32_t run, void **bytes, size_t *size,
+                                 larch_error *err);
+/* The architecture stored for trial `trial` of the run (from the 2-D arch dataset). */
+int results_file_read_arch(results_file *f, uint32_t run, uint64_t trial, larch_arch *arch,
+                           larch_error *err);
+
+#endif

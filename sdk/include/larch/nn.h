@@ -1,0 +1,141 @@
+/* Tensor and neural-network primitives (float32, NCHW) that op sets and the trainer compose.
+ *
+ * Conventions: every struct is caller-owned; _init allocates its buffers once for max_batch
+ * images and returns LARCH_OK or LARCH_ENOMEM/LARCH_EINVAL with a message (the struct is then
+ * released); _release frees and may be called on a zeroed or released struct. forward/backward
+ * never allocate. Backward passes overwrite dx (dx may be NULL when not needed) and ADD into
+ * parameter gradients. */
+#ifndef LARCH_NN_H
+#define LARCH_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opset.h"
+#include "rng.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- tensors ---- */
+
+/* 64-byte aligned, zeroed floats; NULL on failure or count == 0. Free with larch_tensor_free. */
+float *larch_tensor_alloc(size_t count);
+void larch_tensor_free(float *data);
+/* y[i] += x[i] */
+void larch_tensor_add(float *y, const float *x, size_t count);
+
+/* ---- threads ----
+ * How many threads the primitives split a batch across (1 = the calling thread only). The
+ * default is 1. Process-wide; set it before building layers. Returns the value in force. */
+int larch_nn_set_threads(int threads);
+int larch_nn_threads(void);
+
+/* ---- convolution (no bias), im2col + sgemm, square kernel k, zero padding pad ---- */
+typedef struct larch_conv2d {
+    uint32_t c_in, c_out, k, stride, pad;
+    uint32_t h, w, h_out, w_out, max_batch;
+    float *weight;      /* [c_out][c_in][k][k] */
+    float *weight_grad; /* same shape */
+    void *scratch;      /* private: per-thread im2col buffers */
+} larch_conv2d;
+
+/* He-normal initialisation from rng. */
+int larch_conv2d_init(larch_conv2d *conv, uint32_t c_in, uint32_t c_out, uint32_t k,
+                      uint32_t stride, uint32_t pad, uint32_t h, uint32_t w, uint32_t max_batch,
+                      larch_rng *rng, larch_error *err);
+void larch_conv2d_release(larch_conv2d *conv);
+void larch_conv2d_forward(larch_conv2d *conv, const float *x, float *y, uint32_t n);
+void larch_conv2d_backward(larch_conv2d *conv, const float *x, const float *dy, float *dx,
+                           uint32_t n);
+/* Multiply-adds per image. */
+uint64_t larch_conv2d_flops(const larch_conv2d *conv);
+
+/* ---- batch normalisation over N, H, W per channel ---- */
+typedef struct larch_batchnorm {
+    uint32_t c, hw, max_batch;
+    float momentum; /* running = (1 - momentum) * running + momentum * batch; default 0.1 */
+    float eps;      /* default 1e-5 */
+    float *gamma, *beta, *gamma_grad, *beta_grad;
+    float *running_mean, *running_var;
+    float *xhat;           /* private: normalised input of the last training forward */
+    float *mean, *inv_std; /* private: batch statistics of the last training forward */
+} larch_batchnorm;
+
+int larch_batchnorm_init(larch_batchnorm *bn, uint32_t c, uint32_t hw, uint32_t max_batch,
+                         larch_error *err);
+void larch_batchnorm_release(larch_batchnorm *bn);
+/* y may alias x. */
+void larch_batchnorm_forward(larch_batchnorm *bn, const float *x, float *y, uint32_t n,
+                             int training);
+/* Uses the statistics of the last training forward; dx may alias dy. */
+void larch_batchnorm_backward(larch_batchnorm *bn, const float *dy, float *dx, uint32_t n);
+
+/* ---- ReLU ---- */
+/* y may alias x. */
+void larch_relu_forward(const float *x, float *y, size_t count);
+/* dx = dy where x > 0 else 0 (x is the forward input; its output works too). dx may alias dy. */
+void larch_relu_backward(const float *x, const float *dy, float *dx, size_t count);
+
+/* ---- average pooling k x k, padding (k-1)/2, padded cells not counted ---- */
+typedef struct larch_avgpool {
+    uint32_t c, k, stride, pad, h, w, h_out, w_out;
+} larch_avgpool;
+
+int larch_avgpool_init(larch_avgpool *pool, uint32_t c, uint32_t k, uint32_t stride, uint32_t h,
+                       uint32_t w, larch_error *err);
+void larch_avgpool_forward(const larch_avgpool *pool, const float *x, float *y, uint32_t n);
+void larch_avgpool_backward(const larch_avgpool *pool, const float *dy, float *dx, uint32_t n);
+
+/* ---- global average pooling: [n, c, hw] -> [n, c] ---- */
+void larch_global_avgpool_forward(const float *x, float *y, uint32_t n, uint32_t c, uint32_t hw);
+void larch_global_avgpool_backward(const float *dy, float *dx, uint32_t n, uint32_t c,
+                                   uint32_t hw);
+
+/* ---- fully connected: y = x W^T + b, x [n, in], y [n, out] ---- */
+typedef struct larch_linear {
+    uint32_t in, out, max_batch;
+    float *weight, *weight_grad; /* [out][in] */
+    float *bias, *bias_grad;     /* [out] */
+} larch_linear;
+
+/* Uniform(-1/sqrt(in), 1/sqrt(in)) initialisation from rng, bias zero. */
+int larch_linear_init(larch_linear *fc, uint32_t in, uint32_t out, uint32_t max_batch,
+                      larch_rng *rng, larch_error *err);
+void larch_linear_release(larch_linear *fc);
+void larch_linear_forward(const larch_linear *fc, const float *x, float *y, uint32_t n);
+void larch_linear_backward(larch_linear *fc, const float *x, const float *dy, float *dx,
+                           uint32_t n);
+
+/* ---- softmax cross-entropy ----
+ * Returns the mean loss over n rows of logits [n, classes]. If dlogits is not NULL it receives
+ * d(mean loss)/d(logits). If n_correct is not NULL it receives how many argmax == label. */
+double larch_softmax_xent(const float *logits, const uint8_t *labels, uint32_t n,
+                          uint32_t classes, float *dlogits, uint32_t *n_correct);
+
+/* ---- ReLU -> conv (k, stride, pad (k-1)/2) -> batch norm, the op of NAS-Bench-201 ---- */
+typedef struct larch_relu_conv_bn {
+    larch_conv2d conv;
+    larch_batchnorm bn;
+    float *relu_out; /* private: [max_batch, c_in, h, w] */
+    float *conv_out; /* private: [max_batch, c_out, h_out, w_out] */
+} larch_relu_conv_bn;
+
+int larch_relu_conv_bn_init(larch_relu_conv_bn *rcb, uint32_t c_in, uint32_t c_out, uint32_t k,
+                            uint32_t stride, uint32_t h, uint32_t w, uint32_t max_batch,
+                            larch_rng *rng, larch_error *err);
+void larch_relu_conv_bn_release(larch_relu_conv_bn *rcb);
+void larch_relu_conv_bn_forward(larch_relu_conv_bn *rcb, const float *x, float *y, uint32_t n,
+                                int training);
+void larch_relu_conv_bn_backward(larch_relu_conv_bn *rcb, const float *x, const float *dy,
+                                 float *dx, uint32_t n);
+/* Writes its 3 parameters (conv weight; bn gamma, beta with LARCH_PARAM_NO_DECAY) into out[0..2];
+ * returns 3. */
+uint32_t larch_relu_conv_bn_params(larch_relu_conv_bn *rcb, larch_param *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
