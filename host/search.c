@@ -1,2 +1,396 @@
-/* placeholder: being written */
-typedef int larch_placeholder_unit;
+#include "search.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <larch/nn.h>
+#include <larch/rng.h>
+#include <larch/strategy.h>
+
+#include "../results/results.h"
+#include "cache.h"
+#include "evaluate.h"
+#include "progress.h"
+
+static const char *const trial_status_names[] = {"OK", "DIVERGED", "FAILED", "TIMEOUT"};
+
+/* Everything one run needs while it executes. */
+typedef struct run {
+    uint32_t index;
+    const host_plugin *plugin;
+    const larch_strategy_vtable *vt;
+    host_params *params;
+    void *self;
+    results_run_info info;
+    double best_score;
+    char best_arch[LARCH_ARCH_STRING_SIZE];
+    uint64_t trials;
+} run;
+
+typedef struct experiment {
+    host_config *cfg;
+    const host_run_options *opts;
+    larch_space space;
+    const larch_opset_vtable *opset;
+    host_evaluator evaluator;
+    host_cache cache;
+    results_writer *writer;
+    host_progress progress;
+    double started_s;
+} experiment;
+
+static const host_plugin *find_plugin(const host_registry *reg, uint32_t kind, const char *id,
+                                      const char *what, larch_error *err)
+{
+    const host_plugin *p = host_registry_find(reg, kind, id);
+    if (p)
+        return p;
+    char known[512] = "";
+    for (size_t i = 0; i < reg->n_plugins; i++) {
+        if (reg->plugins[i].kind != kind)
+            continue;
+        size_t len = strlen(known);
+        snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "", reg->plugins[i].id);
+    }
+    larch_error_set(err, LARCH_ENOTFOUND,
+                    "no %s plugin with id '%s' was found (available: %s); see `larch plugins`",
+                    what, id, known[0] ? known : "none");
+    return NULL;
+}
+
+/* Creates the strategy instance of r with its parameters; checks that every parameter the
+ * config gives was read, so a typo is an error and not a silently ignored setting. */
+static int create_strategy(experiment *x, run *r, uint64_t seed, larch_error *err)
+{
+    r->params = host_params_new(x->cfg, "strategies", r->plugin->id, x->opts->log_level);
+    if (!r->params)
+        return larch_error_set(err, LARCH_ENOMEM, "out of memory creating plugin parameters");
+    int rc = r->vt->create(host_params_host(r->params), &x->space, seed, &r->self, err);
+    if (rc != LARCH_OK) {
+        r->self = NULL;
+        return larch_error_prefix(err, "strategy '%s' (%s): ", r->plugin->id, r->plugin->path);
+    }
+    return host_params_check_unused(r->params, err);
+}
+
+static void destroy_strategy(run *r)
+{
+    if (r->self)
+        r->vt->destroy(r->self);
+    r->self = NULL;
+    host_params_free(r->params);
+    r->params = NULL;
+}
+
+/* Everything that can be wrong with the experiment's definition is found here, before the data
+ * is loaded or anything is trained. */
+static int prepare(experiment *x, const host_registry *reg, run **runs_out, uint32_t *n_runs_out,
+                   larch_error *err)
+{
+    host_config *cfg = x->cfg;
+    const host_plugin *opset = find_plugin(reg, LARCH_PLUGIN_OPSET, cfg->opset, "op-set", err);
+    if (!opset)
+        return err->status;
+    x->opset = opset->desc->opset;
+    int rc = trainer_cell_space(&cfg->cell, x->opset, &x->space, err);
+    if (rc != LARCH_OK)
+        return rc;
+
+    uint32_t n_runs = cfg->n_strategies * cfg->seeds;
+    run *runs = calloc(n_runs, sizeof *runs);
+    if (!runs)
+        return larch_error_set(err, LARCH_ENOMEM, "out of memory for %u runs", n_runs);
+    for (uint32_t s = 0; s < cfg->n_strategies; s++) {
+        for (uint32_t t = 0; t < s; t++)
+            if (!strcmp(cfg->strategies[s], cfg->strategies[t])) {
+                free(runs);
+                return larch_error_set(err, LARCH_EINVAL,
+                                       "%s: experiment.strategies lists '%s' twice", cfg->path,
+                                       cfg->strategies[s]);
+            }
+        const host_plugin *p =
+            find_plugin(reg, LARCH_PLUGIN_STRATEGY, cfg->strategies[s], "strategy", err);
+        if (!p) {
+            free(runs);
+            return err->status;
+        }
+        run probe = {.plugin = p, .vt = p->desc->strategy};
+        rc = create_strategy(x, &probe, 0, err);
+        destroy_strategy(&probe);
+        if (rc != LARCH_OK) {
+            free(runs);
+            return rc;
+        }
+        for (uint32_t k = 0; k < cfg->seeds; k++) {
+            run *r = &runs[s * cfg->seeds + k];
+            r->index = s * cfg->seeds + k;
+            r->plugin = p;
+            r->vt = p->desc->strategy;
+            r->best_score = -INFINITY;
+            results_run_info *info = &r->info;
+            snprintf(info->name, sizeof info->name, "%.48s-s%u", p->id, k);
+            snprintf(info->strategy, sizeof info->strategy, "%s", p->id);
+            snprintf(info->strategy_version, sizeof info->strategy_version, "%s", p->version);
+            info->abi_major = p->abi_major;
+            info->abi_minor = p->abi_minor;
+            /* The same seed index gives every strategy the same seed: paired comparisons. */
+            info->seed = larch_seed_derive(cfg->seed, k);
+            info->seed_index = k;
+        }
+    }
+    *runs_out = runs;
+    *n_runs_out = n_runs;
+    return LARCH_OK;
+}
+
+static int open_results(experiment *x, run *runs, uint32_t n_runs, larch_error *err)
+{
+    results_run_info *infos = calloc(n_runs, sizeof *infos);
+    if (!infos)
+        return larch_error_set(err, LARCH_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n_runs; i++)
+        infos[i] = runs[i].info;
+    char objective[128];
+    if (x->cfg->objective == HOST_OBJECTIVE_ACCURACY_FLOPS)
+        snprintf(objective, sizeof objective, "val_accuracy * (flops / %g) ^ %g",
+                 x->cfg->flops_target, x->cfg->flops_exponent);
+    else
+        snprintf(objective, sizeof objective, "val_accuracy");
+    results_experiment_info info = {.config_text = x->cfg->text,
+                                    .config_path = x->cfg->path,
+                                    .larch_version = LARCH_VERSION,
+                                    .objective = objective,
+                                    .seed = x->cfg->seed,
+                                    .space = &x->space,
+                                    .max_epochs = x->cfg->recipe.epochs,
+                                    .n_runs = n_runs,
+                                    .runs = infos};
+    int rc = results_writer_create(x->opts->output_path, &info, &x->writer, err);
+    free(infos);
+    return rc;
+}
+
+static int save_checkpoint(experiment *x, run *r, larch_error *err)
+{
+    void *bytes = NULL;
+    size_t size = 0;
+    larch_error plugin_err = {0};
+    if (r->vt->save(r->self, &bytes, &size, &plugin_err) != LARCH_OK) {
+        /* A strategy that cannot checkpoint loses only resumability: warn, keep searching. */
+        host_progress_note(&x->progress, "warning: %s: checkpoint failed: %s", r->info.name,
+                           plugin_err.message);
+        return LARCH_OK;
+    }
+    int rc = results_writer_save_checkpoint(x->writer, r->index, bytes, size, err);
+    free(bytes); /* allocated by the host's alloc (calloc) on the plugin's behalf */
+    return rc;
+}
+
+/* Evaluates arch (from the cache when possible) into row/outcome. Never fails: an architecture
+ * that cannot be evaluated is a FAILED trial. */
+static void evaluate(experiment *x, run *r, const larch_arch *arch, trainer_outcome *outcome,
+                     results_trial *row)
+{
+    const trainer_outcome *hit = host_cache_find(&x->cache, arch);
+    row->cached = hit != NULL;
+    if (hit) {
+        *outcome = *hit;
+        row->cost_seconds = 0;
+        return;
+    }
+    larch_error err = {0};
+    memset(outcome, 0, sizeof *outcome);
+    if (host_evaluate(&x->evaluator, arch, outcome, &err) != LARCH_OK) {
+        char text[LARCH_ARCH_STRING_SIZE];
+        host_progress_note(&x->progress, "warning: %s: arch %s failed: %s", r->info.name,
+                           larch_arch_to_string(arch, text), err.message);
+        memset(outcome, 0, sizeof *outcome);
+        outcome->status = LARCH_TRIAL_FAILED;
+    } else if (host_cache_insert(&x->cache, arch, outcome) != LARCH_OK) {
+        host_progress_note(&x->progress, "warning: evaluation cache full (out of memory)");
+    }
+    row->cost_seconds = outcome->train_seconds;
+}
+
+/* One run; returns LARCH_OK, LARCH_EPLUGIN (the strategy failed: run ABORTED) or a fatal error
+ * writing results. */
+static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
+{
+    int rc = results_writer_set_run_state(x->writer, r->index, RESULTS_RUN_RUNNING, err);
+    if (rc != LARCH_OK)
+        return rc;
+    larch_error plugin_err = {0};
+    results_run_state end_state = RESULTS_RUN_FINISHED;
+    rc = create_strategy(x, r, r->info.seed, &plugin_err);
+    for (uint64_t t = 0; rc == LARCH_OK && t < x->cfg->trials; t++) {
+        if (x->opts->stop && *x->opts->stop) {
+            end_state = RESULTS_RUN_ABORTED;
+            host_progress_note(&x->progress, "%s: interrupted after %llu trials", r->info.name,
+                               (unsigned long long)t);
+            break;
+        }
+        larch_arch arch;
+        memset(&arch, 0, sizeof arch);
+        int asked = r->vt->ask(r->self, &arch, &plugin_err);
+        if (asked == LARCH_ASK_DONE)
+            break;
+        if (asked == LARCH_ASK_WAIT) {
+            rc = larch_error_set(&plugin_err, LARCH_EPLUGIN,
+                                 "ask() returned WAIT with no proposal outstanding");
+            break;
+        }
+        if (asked != LARCH_ASK_OK) {
+            rc = asked < 0 ? asked : LARCH_EPLUGIN;
+            if (asked >= 0)
+                larch_error_set(&plugin_err, rc, "ask() returned unknown code %d", asked);
+            break;
+        }
+        rc = larch_arch_validate(&x->space, &arch, &plugin_err);
+        if (rc != LARCH_OK) {
+            larch_error_prefix(&plugin_err, "ask() proposed an invalid architecture: ");
+            break;
+        }
+
+        double trial_start = host_now_s();
+        results_trial row;
+        memset(&row, 0, sizeof row);
+        trainer_outcome outcome;
+        evaluate(x, r, &arch, &outcome, &row);
+        double trial_end = host_now_s();
+
+        row.trial = t;
+        row.run = r->index;
+        row.status = (uint8_t)outcome.status;
+        row.score = host_score(x->cfg, &outcome);
+        row.val_accuracy = outcome.val_accuracy;
+        row.test_accuracy = outcome.test_accuracy;
+        row.params = outcome.params;
+        row.flops = outcome.flops;
+        row.latency_ms = outcome.latency_ms;
+        row.train_seconds = outcome.train_seconds;
+        row.started_s = trial_start - x->started_s;
+        row.finished_s = trial_end - x->started_s;
+        row.n_epochs = outcome.epochs_run;
+        larch_arch_to_string(&arch, row.arch);
+        rc = results_writer_append(x->writer, r->index, &row, &arch, outcome.train_loss,
+                                   outcome.val_accuracy_curve, err);
+        if (rc != LARCH_OK)
+            return rc;
+        r->trials = t + 1;
+        if (row.status == LARCH_TRIAL_OK && row.score > r->best_score) {
+            r->best_score = row.score;
+            memcpy(r->best_arch, row.arch, sizeof row.arch);
+        }
+
+        larch_result result = {.struct_size = sizeof result,
+                               .status = outcome.status,
+                               .score = row.status == LARCH_TRIAL_OK ? row.score : -INFINITY,
+                               .val_accuracy = outcome.val_accuracy,
+                               .params = outcome.params,
+                               .flops = outcome.flops,
+                               .latency_ms = outcome.latency_ms,
+                               .cost_seconds = row.cost_seconds};
+        rc = r->vt->tell(r->self, &arch, &result, &plugin_err);
+        if (rc != LARCH_OK)
+            break;
+        rc = save_checkpoint(x, r, err);
+        if (rc != LARCH_OK)
+            return rc;
+
+        host_progress_trial t_info = {.run = r->info.name,
+                                      .run_index = r->index,
+                                      .n_runs = n_runs,
+                                      .trial = t,
+                                      .run_trials = x->cfg->trials,
+                                      .arch = row.arch,
+                                      .status = trial_status_names[row.status & 3],
+                                      .cached = row.cached,
+                                      .score = row.score,
+                                      .val_accuracy = row.val_accuracy,
+                                      .best_score = r->best_score,
+                                      .seconds = trial_end - trial_start};
+        host_progress_trial_done(&x->progress, &t_info);
+    }
+    destroy_strategy(r);
+    if (rc != LARCH_OK) {
+        end_state = RESULTS_RUN_ABORTED;
+        host_progress_note(&x->progress, "error: %s: strategy '%s' failed after %llu trials: %s",
+                           r->info.name, r->plugin->id, (unsigned long long)r->trials,
+                           plugin_err.message);
+    } else {
+        host_progress_note(&x->progress, "%s: %llu trials, best score %.4f (arch %s)", r->info.name,
+                           (unsigned long long)r->trials, r->best_score,
+                           r->best_arch[0] ? r->best_arch : "-");
+    }
+    int state_rc = results_writer_set_run_state(x->writer, r->index, end_state, err);
+    if (state_rc != LARCH_OK)
+        return state_rc;
+    return rc == LARCH_OK ? LARCH_OK : LARCH_EPLUGIN;
+}
+
+int host_run_experiment(host_config *cfg, const host_registry *reg, const host_run_options *opts,
+                        larch_error *err)
+{
+    experiment x;
+    memset(&x, 0, sizeof x);
+    x.cfg = cfg;
+    x.opts = opts;
+    host_cache_init(&x.cache);
+    run *runs = NULL;
+    uint32_t n_runs = 0;
+    int rc = prepare(&x, reg, &runs, &n_runs, err);
+    if (rc != LARCH_OK)
+        return rc;
+
+    larch_nn_set_threads((int)cfg->threads);
+    host_progress_init(&x.progress, stderr, (uint64_t)n_runs * cfg->trials, opts->quiet);
+    host_progress_note(&x.progress, "loading data from %s", cfg->data.dir);
+    rc = host_evaluator_init(&x.evaluator, cfg, x.opset, err);
+    if (rc != LARCH_OK)
+        goto out;
+    host_progress_note(&x.progress,
+                       "experiment '%s': %u strategies x %u seeds, %u trials each, %.0f "
+                       "architectures in the space; train %u / val %u / test %u images -> %s",
+                       cfg->name, cfg->n_strategies, cfg->seeds, cfg->trials,
+                       larch_space_size(&x.space), x.evaluator.data.train.n, x.evaluator.data.val.n,
+                       x.evaluator.data.test.n, opts->output_path);
+    rc = open_results(&x, runs, n_runs, err);
+    if (rc != LARCH_OK)
+        goto out;
+
+    x.started_s = host_now_s();
+    int failed_runs = 0;
+    for (uint32_t i = 0; i < n_runs; i++) {
+        rc = execute_run(&x, &runs[i], n_runs, err);
+        if (rc == LARCH_EPLUGIN) {
+            failed_runs++;
+            rc = LARCH_OK;
+        }
+        if (rc != LARCH_OK)
+            break;
+        if (opts->stop && *opts->stop) {
+            /* Runs not started stay PENDING: the file says exactly what was done. */
+            break;
+        }
+    }
+    host_progress_finish(&x.progress);
+    if (rc == LARCH_OK && failed_runs)
+        rc = larch_error_set(err, LARCH_EPLUGIN, "%d of %u runs aborted (see the messages above)",
+                             failed_runs, n_runs);
+out:
+    if (x.writer) {
+        larch_error close_err = {0};
+        if (results_writer_close(x.writer, &close_err) != LARCH_OK && rc == LARCH_OK) {
+            *err = close_err;
+            rc = close_err.status;
+        }
+    }
+    host_evaluator_release(&x.evaluator);
+    host_cache_release(&x.cache);
+    for (uint32_t i = 0; i < n_runs; i++)
+        destroy_strategy(&runs[i]);
+    free(runs);
+    return rc;
+}

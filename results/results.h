@@ -29,13 +29,13 @@ typedef struct results_trial {
     double val_accuracy;  /* [0, 1] */
     double test_accuracy; /* [0, 1] */
     uint64_t params;
-    uint64_t flops;        /* multiply-adds per image, forward */
-    double latency_ms;     /* inference per image */
-    double train_seconds;  /* training wall time (the original's when cached) */
-    double cost_seconds;   /* training seconds charged to the run's budget (0 when cached) */
-    double started_s;      /* seconds since the experiment started */
+    uint64_t flops;       /* multiply-adds per image, forward */
+    double latency_ms;    /* inference per image */
+    double train_seconds; /* training wall time (the original's when cached) */
+    double cost_seconds;  /* training seconds charged to the run's budget (0 when cached) */
+    double started_s;     /* seconds since the experiment started */
     double finished_s;
-    uint32_t n_epochs;     /* valid entries of this row's curves */
+    uint32_t n_epochs;                 /* valid entries of this row's curves */
     char arch[LARCH_ARCH_STRING_SIZE]; /* larch_arch_to_string form */
 } results_trial;
 
@@ -49,13 +49,13 @@ typedef struct results_run_info {
 } results_run_info;
 
 typedef struct results_experiment_info {
-    const char *config_text;   /* the full effective config (after --set) */
+    const char *config_text; /* the full effective config (after --set) */
     const char *config_path;
     const char *larch_version;
-    const char *objective;     /* human description of the score */
+    const char *objective; /* human description of the score */
     uint64_t seed;
     const larch_space *space;
-    uint32_t max_epochs;       /* width of the curves datasets */
+    uint32_t max_epochs; /* width of the curves datasets */
     uint32_t n_runs;
     const results_run_info *runs;
 } results_experiment_info;
@@ -63,55 +63,84 @@ typedef struct results_experiment_info {
 typedef struct results_writer results_writer;
 
 /* Creates (truncates) path, creates every group, dataset and attribute up front, then starts
- * SWMR writing. On success *out is owned by the caller (results_writer_close). */
+ * SWMR writing so readers (results_file_open, h5py with swmr=True) can watch the live file.
+ * info and everything it points to is only read during the call. Run names must be non-empty,
+ * unique, without '/'. max_epochs may be 0 (the curves datasets are then one NaN column wide).
+ * On success *out is owned by the caller (results_writer_close); on error *out is untouched,
+ * err names the path and what failed, and nothing stays open. Not thread-safe: one thread
+ * drives a writer. */
 int results_writer_create(const char *path, const results_experiment_info *info,
                           results_writer **out, larch_error *err);
 
 /* Appends one trial to run `run` in two flushed phases: first the arch and curve rows, then
- * the trials row, so a reader never sees a trial without its arch. train_loss and val_curve
- * hold row->n_epochs values (may be NULL when n_epochs is 0). */
+ * the trials row, so a reader never sees a trial without its arch. Rows are numbered per run:
+ * row->trial must equal the number of trials already appended to the run (LARCH_EINVAL
+ * otherwise), row->run must equal run, and arch->n the space's n_decisions. The stored arch
+ * string is larch_arch_to_string(arch), whatever row->arch holds. train_loss and val_curve
+ * hold row->n_epochs (<= max_epochs) values; either may be NULL (stored as NaN). After a
+ * failed append the run stays consistent and the same trial may be appended again. */
 int results_writer_append(results_writer *w, uint32_t run, const results_trial *row,
-                          const larch_arch *arch, const float *train_loss,
-                          const float *val_curve, larch_error *err);
+                          const larch_arch *arch, const float *train_loss, const float *val_curve,
+                          larch_error *err);
 
 /* Overwrites the run's run_state scalar and flushes. */
 int results_writer_set_run_state(results_writer *w, uint32_t run, results_run_state state,
                                  larch_error *err);
 
-/* Replaces the run's latest strategy checkpoint (bytes may be NULL when size is 0). */
-int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *bytes,
-                                   size_t size, larch_error *err);
+/* Replaces the run's latest strategy checkpoint (bytes may be NULL when size is 0) and flushes.
+ * Crash-safe in three flushed steps (size := 0, bytes, size := n): after a kill -9 a reader
+ * sees the old checkpoint, no checkpoint (size 0), or the new one; never a torn one. */
+int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *bytes, size_t size,
+                                   larch_error *err);
 
-/* Flushes and closes; w may be NULL. Returns the first error met while closing. */
+/* Flushes and closes; w may be NULL and is freed in every case. Does not change run states.
+ * Returns the first error met while closing. */
 int results_writer_close(results_writer *w, larch_error *err);
 
 /* ---- reader ---- */
 
 typedef struct results_file results_file;
 
-/* Opens an experiment file read-only (works on a live SWMR file). Checks the schema version
- * (LARCH_EFORMAT naming the file and both versions if newer than this build reads). */
+/* Opens an experiment file read-only; works on a live SWMR file and on one whose writer was
+ * killed. Checks the schema version (LARCH_EFORMAT naming the file and both versions if newer
+ * than this build reads), reads the root, the space and every run's attributes. On success *out
+ * is owned by the caller (results_file_close); on error LARCH_EIO (cannot open, e.g. missing)
+ * or LARCH_EFORMAT (not HDF5, not a larch file, malformed) with a message naming path. */
 int results_file_open(const char *path, results_file **out, larch_error *err);
+/* f may be NULL. */
 void results_file_close(results_file *f);
 
 uint32_t results_file_n_runs(const results_file *f);
-/* Valid until results_file_close. */
+/* Runs are in run_index order; run < n_runs or NULL. Valid until results_file_close. */
 const results_run_info *results_file_run(const results_file *f, uint32_t run);
+/* Rebuilt from /space (struct_size = sizeof(larch_space)); valid until results_file_close. */
 const larch_space *results_file_space(const results_file *f);
 /* The stored config text; owned by f. */
 const char *results_file_config_text(const results_file *f);
 uint32_t results_file_schema_version(const results_file *f);
+/* The max_epochs the writer was given: curves hold at most this many values. */
+uint32_t results_file_max_epochs(const results_file *f);
 
-/* Reads the run's trials rows; *rows is malloc'd and owned by the caller (free()). */
+/* Reads the run's trials rows as of now (a live file is refreshed on each call); row i has
+ * trial == i. Rows after the first that does not (never written: a writer killed between
+ * extending and writing) are left out. *rows is malloc'd and owned by the caller (free());
+ * NULL when *n_rows is 0. On error *rows and *n_rows are untouched. */
 int results_file_read_trials(results_file *f, uint32_t run, results_trial **rows, size_t *n_rows,
                              larch_error *err);
 int results_file_read_run_state(results_file *f, uint32_t run, results_run_state *state,
                                 larch_error *err);
-/* The run's latest checkpoint; *bytes malloc'd, owned by the caller; *size 0 if none. */
+/* The run's latest checkpoint; *bytes malloc'd, owned by the caller; *bytes NULL and *size 0
+ * if none was saved. */
 int results_file_read_checkpoint(results_file *f, uint32_t run, void **bytes, size_t *size,
                                  larch_error *err);
-/* The architecture stored for trial `trial` of the run (from the 2-D arch dataset). */
+/* The architecture stored for trial `trial` of the run (from the 2-D arch dataset, whose row
+ * index is the trial id). LARCH_ERANGE if that row does not exist yet. */
 int results_file_read_arch(results_file *f, uint32_t run, uint64_t trial, larch_arch *arch,
                            larch_error *err);
+/* The trial's per-epoch curves into caller buffers of results_file_max_epochs() floats each
+ * (either may be NULL); entries at and after the trial's n_epochs are NaN. LARCH_ERANGE if the
+ * row does not exist yet. */
+int results_file_read_curves(results_file *f, uint32_t run, uint64_t trial, float *train_loss,
+                             float *val_curve, larch_error *err);
 
 #endif

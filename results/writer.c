@@ -1,2 +1,638 @@
-/* placeholder: being written */
-typedef int larch_placeholder_unit;
+/* The experiment file writer: everything is created up front, then SWMR appends with two
+ * flushed phases per trial (docs/RESULTS-FORMAT.md, /work/shared/notes-hdf5.md). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hdf5.h>
+#include <larch/strategy.h>
+
+#include "results.h"
+#include "schema.h"
+
+typedef struct writer_run {
+    hid_t trials, arch, train_loss, val_curve, run_state, checkpoint, checkpoint_size;
+    uint64_t n_trials;            /* rows of `trials` written */
+    uint64_t checkpoint_capacity; /* current extent of `checkpoint` */
+    char name[RESULTS_NAME_SIZE];
+} writer_run;
+
+struct results_writer {
+    hid_t file;
+    hid_t trial_type;     /* memory layout of results_trial */
+    hid_t run_state_type; /* memory enum */
+    uint32_t n_decisions;
+    uint8_t n_choices[LARCH_MAX_DECISIONS];
+    uint32_t max_epochs;
+    uint32_t curve_width; /* max(max_epochs, 1): a dataset dimension cannot be 0 wide */
+    uint32_t n_runs;
+    writer_run *runs;
+    float *curve_row; /* scratch row, curve_width floats */
+    char *path;
+};
+
+static void close_id(hid_t *id, herr_t (*close_fn)(hid_t), int *failed)
+{
+    if (*id >= 0 && close_fn(*id) < 0)
+        *failed = 1;
+    *id = H5I_INVALID_HID;
+}
+
+/* Closes every handle of w and frees it; returns nonzero if a close failed. */
+static int destroy(results_writer *w)
+{
+    int failed = 0;
+    for (uint32_t i = 0; w->runs && i < w->n_runs; i++) {
+        writer_run *r = &w->runs[i];
+        close_id(&r->trials, H5Dclose, &failed);
+        close_id(&r->arch, H5Dclose, &failed);
+        close_id(&r->train_loss, H5Dclose, &failed);
+        close_id(&r->val_curve, H5Dclose, &failed);
+        close_id(&r->run_state, H5Dclose, &failed);
+        close_id(&r->checkpoint, H5Dclose, &failed);
+        close_id(&r->checkpoint_size, H5Dclose, &failed);
+    }
+    close_id(&w->trial_type, H5Tclose, &failed);
+    close_id(&w->run_state_type, H5Tclose, &failed);
+    close_id(&w->file, H5Fclose, &failed);
+    free(w->runs);
+    free(w->curve_row);
+    free(w->path);
+    free(w);
+    return failed;
+}
+
+/* ---- creation helpers: each returns 0 or -1 with HDF5's error stack describing why ---- */
+
+static int write_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                      const void *value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    if (space < 0)
+        return -1;
+    hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = attr < 0 ? -1 : H5Awrite(attr, mem_type, value);
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        rc = -1;
+    H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Variable-length UTF-8 string attribute: safe because attributes are written before SWMR. */
+static int write_string_attr(hid_t obj, const char *name, const char *value)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    if (type < 0)
+        return -1;
+    const char *text = value ? value : "";
+    int rc = -1;
+    if (H5Tset_size(type, H5T_VARIABLE) >= 0 && H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
+        rc = write_attr(obj, name, type, type, &text);
+    H5Tclose(type);
+    return rc;
+}
+
+static int write_u32_attr(hid_t obj, const char *name, uint32_t value)
+{
+    return write_attr(obj, name, H5T_STD_U32LE, H5T_NATIVE_UINT32, &value);
+}
+
+static int write_u64_attr(hid_t obj, const char *name, uint64_t value)
+{
+    return write_attr(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
+}
+
+/* A contiguous 1-D dataset of n elements, written whole (n may be 0). */
+static int write_vector(hid_t group, const char *name, hid_t file_type, hid_t mem_type, hsize_t n,
+                        const void *data)
+{
+    hid_t space = H5Screate_simple(1, &n, NULL);
+    if (space < 0)
+        return -1;
+    hid_t ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = ds < 0   ? -1
+                : n == 0 ? 0
+                         : H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (ds >= 0 && H5Dclose(ds) < 0)
+        rc = -1;
+    H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+/* A scalar dataset holding value; returns the open dataset (kept for later overwrites). */
+static hid_t create_scalar(hid_t group, const char *name, hid_t file_type, hid_t mem_type,
+                           const void *value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    if (space < 0)
+        return H5I_INVALID_HID;
+    hid_t ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Sclose(space);
+    if (ds >= 0 && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, value) < 0) {
+        H5Dclose(ds);
+        return H5I_INVALID_HID;
+    }
+    return ds;
+}
+
+/* An empty extendible dataset of rank 1 (width 0) or 2 ([0 x width]), chunked by chunk_rows,
+ * with the given fill value for rows extended but not yet written. */
+static hid_t create_extendible(hid_t group, const char *name, hid_t file_type, hsize_t width,
+                               hsize_t chunk_rows, hid_t fill_type, const void *fill)
+{
+    int rank = width ? 2 : 1;
+    hsize_t dims[2] = {0, width}, maxdims[2] = {H5S_UNLIMITED, width};
+    hsize_t chunk[2] = {chunk_rows, width};
+    hid_t space = H5Screate_simple(rank, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t ds = H5I_INVALID_HID;
+    if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, rank, chunk) >= 0 &&
+        H5Pset_fill_value(dcpl, fill_type, fill) >= 0)
+        ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return ds;
+}
+
+static int write_root(results_writer *w, const results_experiment_info *info)
+{
+    char created[32];
+    time_t now = time(NULL);
+    struct tm utc;
+    if (!gmtime_r(&now, &utc) || !strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc))
+        snprintf(created, sizeof created, "unknown");
+    int32_t version = RESULTS_SCHEMA_VERSION;
+    hid_t root = w->file;
+    if (write_attr(root, SCHEMA_ATTR_VERSION, H5T_STD_I32LE, H5T_NATIVE_INT32, &version) < 0 ||
+        write_string_attr(root, SCHEMA_ATTR_LARCH_VERSION, info->larch_version) < 0 ||
+        write_string_attr(root, SCHEMA_ATTR_CREATED, created) < 0 ||
+        write_string_attr(root, SCHEMA_ATTR_OBJECTIVE, info->objective) < 0 ||
+        write_u64_attr(root, SCHEMA_ATTR_SEED, info->seed) < 0 ||
+        write_string_attr(root, SCHEMA_ATTR_CONFIG_PATH, info->config_path) < 0 ||
+        write_u32_attr(root, SCHEMA_ATTR_MAX_EPOCHS, info->max_epochs) < 0 ||
+        write_u32_attr(root, SCHEMA_ATTR_N_RUNS, info->n_runs) < 0)
+        return -1;
+
+    /* The config as one fixed-length string sized to the text (+1 so "" is representable). */
+    const char *text = info->config_text ? info->config_text : "";
+    hid_t type = schema_string_type(strlen(text) + 1);
+    if (type < 0)
+        return -1;
+    hid_t ds = create_scalar(root, SCHEMA_CONFIG, type, type, text);
+    H5Tclose(type);
+    if (ds < 0 || H5Dclose(ds) < 0)
+        return -1;
+    return 0;
+}
+
+static int write_space(results_writer *w, const larch_space *space)
+{
+    uint32_t n = space->n_decisions;
+    char labels[LARCH_MAX_DECISIONS][LARCH_LABEL_SIZE];
+    uint8_t kinds[LARCH_MAX_DECISIONS];
+    uint32_t choices[LARCH_MAX_DECISIONS];
+    memset(labels, 0, sizeof labels);
+    for (uint32_t d = 0; d < n; d++) {
+        /* Copied with a guaranteed NUL: the struct does not promise one. */
+        memcpy(labels[d], space->decisions[d].label, LARCH_LABEL_SIZE - 1);
+        kinds[d] = (uint8_t)space->decisions[d].kind;
+        choices[d] = space->decisions[d].n_choices;
+    }
+    char ops[LARCH_MAX_OPS][LARCH_LABEL_SIZE];
+    memset(ops, 0, sizeof ops);
+    for (uint32_t o = 0; o < space->n_ops; o++)
+        memcpy(ops[o], space->op_names[o], LARCH_LABEL_SIZE - 1);
+    char name[LARCH_LABEL_SIZE];
+    memcpy(name, space->name, LARCH_LABEL_SIZE - 1);
+    name[LARCH_LABEL_SIZE - 1] = '\0';
+
+    hid_t group = H5Gcreate2(w->file, SCHEMA_SPACE, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (group < 0)
+        return -1;
+    hid_t label_type = schema_string_type(LARCH_LABEL_SIZE);
+    int rc = -1;
+    if (label_type >= 0 && write_string_attr(group, SCHEMA_ATTR_SPACE_NAME, name) >= 0 &&
+        write_u32_attr(group, SCHEMA_ATTR_N_DECISIONS, n) >= 0 &&
+        write_vector(group, SCHEMA_DECISION_LABEL, label_type, label_type, n, labels) >= 0 &&
+        write_vector(group, SCHEMA_DECISION_KIND, H5T_STD_U8LE, H5T_NATIVE_UINT8, n, kinds) >= 0 &&
+        write_vector(group, SCHEMA_N_CHOICES, H5T_STD_U32LE, H5T_NATIVE_UINT32, n, choices) >= 0 &&
+        write_vector(group, SCHEMA_OP_NAMES, label_type, label_type, space->n_ops, ops) >= 0)
+        rc = 0;
+    if (label_type >= 0)
+        H5Tclose(label_type);
+    if (H5Gclose(group) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Creates /runs/<name> with its attributes and datasets; the datasets stay open in r. */
+static int create_run(results_writer *w, hid_t runs, writer_run *r, const results_run_info *info,
+                      uint32_t index, hid_t trial_file_type, hid_t run_state_file_type)
+{
+    hid_t group = H5Gcreate2(runs, info->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (group < 0)
+        return -1;
+    char abi[32];
+    snprintf(abi, sizeof abi, "%u.%u", info->abi_major, info->abi_minor);
+    int rc = -1;
+    if (write_string_attr(group, SCHEMA_ATTR_STRATEGY, info->strategy) < 0 ||
+        write_string_attr(group, SCHEMA_ATTR_STRATEGY_VERSION, info->strategy_version) < 0 ||
+        write_string_attr(group, SCHEMA_ATTR_ABI_VERSION, abi) < 0 ||
+        write_u64_attr(group, SCHEMA_ATTR_SEED, info->seed) < 0 ||
+        write_u32_attr(group, SCHEMA_ATTR_SEED_INDEX, info->seed_index) < 0 ||
+        write_u32_attr(group, SCHEMA_ATTR_RUN_INDEX, index) < 0)
+        goto out;
+
+    results_trial fill_row;
+    memset(&fill_row, 0, sizeof fill_row);
+    fill_row.trial = SCHEMA_FILL_TRIAL;
+    fill_row.run = index;
+    uint8_t fill_choice = SCHEMA_FILL_CHOICE;
+    float fill_nan = NAN;
+    uint8_t zero_u8 = 0;
+    uint64_t zero_u64 = 0;
+    uint8_t pending = RESULTS_RUN_PENDING;
+
+    r->trials = create_extendible(group, SCHEMA_TRIALS, trial_file_type, 0, SCHEMA_CHUNK_ROWS,
+                                  w->trial_type, &fill_row);
+    if (r->trials < 0)
+        goto out;
+    r->arch = create_extendible(group, SCHEMA_ARCH, H5T_STD_U8LE, w->n_decisions, SCHEMA_CHUNK_ROWS,
+                                H5T_NATIVE_UINT8, &fill_choice);
+    if (r->arch < 0)
+        goto out;
+    r->train_loss = create_extendible(group, SCHEMA_TRAIN_LOSS, H5T_IEEE_F32LE, w->curve_width,
+                                      SCHEMA_CHUNK_ROWS, H5T_NATIVE_FLOAT, &fill_nan);
+    if (r->train_loss < 0)
+        goto out;
+    r->val_curve = create_extendible(group, SCHEMA_VAL_CURVE, H5T_IEEE_F32LE, w->curve_width,
+                                     SCHEMA_CHUNK_ROWS, H5T_NATIVE_FLOAT, &fill_nan);
+    if (r->val_curve < 0)
+        goto out;
+    r->run_state =
+        create_scalar(group, SCHEMA_RUN_STATE, run_state_file_type, w->run_state_type, &pending);
+    if (r->run_state < 0)
+        goto out;
+    r->checkpoint = create_extendible(group, SCHEMA_CHECKPOINT, H5T_STD_U8LE, 0,
+                                      SCHEMA_CHECKPOINT_CHUNK, H5T_NATIVE_UINT8, &zero_u8);
+    if (r->checkpoint < 0)
+        goto out;
+    r->checkpoint_size =
+        create_scalar(group, SCHEMA_CHECKPOINT_SIZE, H5T_STD_U64LE, H5T_NATIVE_UINT64, &zero_u64);
+    if (r->checkpoint_size < 0)
+        goto out;
+    memcpy(r->name, info->name, sizeof r->name);
+    rc = 0;
+out:
+    if (H5Gclose(group) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* ---- argument checks (before touching the file) ---- */
+
+static int terminated(const char *s, size_t size)
+{
+    return memchr(s, '\0', size) != NULL;
+}
+
+static int check_info(const char *path, const results_experiment_info *info, larch_error *err)
+{
+    const larch_space *sp = info->space;
+    if (!sp)
+        return larch_error_set(err, LARCH_EINVAL, "%s: no search space given", path);
+    if (sp->n_decisions < 1 || sp->n_decisions > LARCH_MAX_DECISIONS)
+        return larch_error_set(err, LARCH_EINVAL, "%s: space has %u decisions, expected 1..%d",
+                               path, sp->n_decisions, LARCH_MAX_DECISIONS);
+    for (uint32_t d = 0; d < sp->n_decisions; d++)
+        if (sp->decisions[d].n_choices < 1 || sp->decisions[d].n_choices > LARCH_MAX_CHOICES)
+            return larch_error_set(err, LARCH_EINVAL,
+                                   "%s: space decision %u has %u choices, expected 1..%d", path, d,
+                                   sp->decisions[d].n_choices, LARCH_MAX_CHOICES);
+    if (sp->n_ops > LARCH_MAX_OPS)
+        return larch_error_set(err, LARCH_EINVAL, "%s: space has %u ops, expected at most %d", path,
+                               sp->n_ops, LARCH_MAX_OPS);
+    if (info->n_runs == 0 || !info->runs)
+        return larch_error_set(err, LARCH_EINVAL, "%s: no runs given", path);
+    for (uint32_t i = 0; i < info->n_runs; i++) {
+        const results_run_info *r = &info->runs[i];
+        if (!terminated(r->name, sizeof r->name) || !terminated(r->strategy, sizeof r->strategy) ||
+            !terminated(r->strategy_version, sizeof r->strategy_version))
+            return larch_error_set(err, LARCH_EINVAL, "%s: run %u: a name is not NUL-terminated",
+                                   path, i);
+        if (!r->name[0] || strchr(r->name, '/') || !strcmp(r->name, "."))
+            return larch_error_set(err, LARCH_EINVAL,
+                                   "%s: run %u: name '%s' is not a valid group name (non-empty, "
+                                   "no '/')",
+                                   path, i, r->name);
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(r->name, info->runs[j].name))
+                return larch_error_set(err, LARCH_EINVAL, "%s: runs %u and %u are both named '%s'",
+                                       path, j, i, r->name);
+    }
+    return LARCH_OK;
+}
+
+int results_writer_create(const char *path, const results_experiment_info *info,
+                          results_writer **out, larch_error *err)
+{
+    if (!path || !info || !out)
+        return larch_error_set(err, LARCH_EINVAL, "results_writer_create: NULL argument");
+    int rc = check_info(path, info, err);
+    if (rc != LARCH_OK)
+        return rc;
+
+    results_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return larch_error_set(err, LARCH_ENOMEM, "%s: out of memory for the writer", path);
+    w->file = w->trial_type = w->run_state_type = H5I_INVALID_HID;
+    w->n_decisions = info->space->n_decisions;
+    for (uint32_t d = 0; d < w->n_decisions; d++)
+        w->n_choices[d] = (uint8_t)info->space->decisions[d].n_choices;
+    w->max_epochs = info->max_epochs;
+    w->curve_width = info->max_epochs ? info->max_epochs : 1;
+    w->path = strdup(path);
+    w->curve_row = malloc(w->curve_width * sizeof *w->curve_row);
+    w->runs = calloc(info->n_runs, sizeof *w->runs);
+    if (!w->path || !w->curve_row || !w->runs) {
+        destroy(w);
+        return larch_error_set(err, LARCH_ENOMEM, "%s: out of memory for the writer", path);
+    }
+    w->n_runs = info->n_runs;
+    for (uint32_t i = 0; i < w->n_runs; i++) {
+        writer_run *r = &w->runs[i];
+        r->trials = r->arch = r->train_loss = r->val_curve = H5I_INVALID_HID;
+        r->run_state = r->checkpoint = r->checkpoint_size = H5I_INVALID_HID;
+    }
+
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    const char *what = NULL;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t trial_file_type = schema_trial_type(1);
+    hid_t run_state_file_type = schema_run_state_type();
+    hid_t runs = H5I_INVALID_HID;
+    w->trial_type = schema_trial_type(0);
+    w->run_state_type = schema_run_state_type();
+    if (fapl < 0 || trial_file_type < 0 || run_state_file_type < 0 || w->trial_type < 0 ||
+        w->run_state_type < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
+        what = "cannot set up HDF5 types and properties";
+        goto out;
+    }
+    w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (w->file < 0) {
+        what = "cannot create the file";
+        goto out;
+    }
+    if (write_root(w, info) < 0) {
+        what = "cannot write the root attributes and /config";
+        goto out;
+    }
+    if (write_space(w, info->space) < 0) {
+        what = "cannot write /space";
+        goto out;
+    }
+    runs = H5Gcreate2(w->file, SCHEMA_RUNS, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (runs < 0) {
+        what = "cannot create /runs";
+        goto out;
+    }
+    for (uint32_t i = 0; i < w->n_runs; i++)
+        if (create_run(w, runs, &w->runs[i], &info->runs[i], i, trial_file_type,
+                       run_state_file_type) < 0) {
+            rc = schema_fail(err, LARCH_EIO, path, "cannot create /runs/%s", info->runs[i].name);
+            goto out;
+        }
+    H5Gclose(runs);
+    runs = H5I_INVALID_HID;
+    /* Everything exists now: objects created after this point would be unsupported. */
+    if (H5Fstart_swmr_write(w->file) < 0) {
+        what = "cannot start SWMR writing";
+        goto out;
+    }
+out:
+    if (what)
+        rc = schema_fail(err, LARCH_EIO, path, "%s", what);
+    if (runs >= 0)
+        H5Gclose(runs);
+    if (trial_file_type >= 0)
+        H5Tclose(trial_file_type);
+    if (run_state_file_type >= 0)
+        H5Tclose(run_state_file_type);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (rc != LARCH_OK)
+        destroy(w);
+    else
+        *out = w;
+    schema_quiet_end(&quiet);
+    return rc;
+}
+
+/* ---- appending ---- */
+
+/* Extends ds to `row`+1 rows (never shrinks it: a failed append may have left it longer) and
+ * writes one row of `width` elements (width 0: a 1-D dataset). */
+static int write_row(hid_t ds, uint64_t row, hsize_t width, hid_t mem_type, const void *data)
+{
+    int rank = width ? 2 : 1;
+    hsize_t dims[2], maxdims[2];
+    hid_t space = H5Dget_space(ds);
+    if (space < 0)
+        return -1;
+    int got = H5Sget_simple_extent_dims(space, dims, maxdims);
+    H5Sclose(space);
+    if (got != rank)
+        return -1;
+    if (dims[0] < row + 1) {
+        dims[0] = row + 1;
+        if (H5Dset_extent(ds, dims) < 0)
+            return -1;
+    }
+    hsize_t start[2] = {row, 0}, count[2] = {1, width};
+    hid_t file_space = H5Dget_space(ds);
+    hid_t mem_space = H5Screate_simple(rank, count, NULL);
+    herr_t rc = -1;
+    if (file_space >= 0 && mem_space >= 0 &&
+        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+        rc = H5Dwrite(ds, mem_type, mem_space, file_space, H5P_DEFAULT, data);
+    if (mem_space >= 0)
+        H5Sclose(mem_space);
+    if (file_space >= 0)
+        H5Sclose(file_space);
+    return rc < 0 ? -1 : 0;
+}
+
+static int write_curve(results_writer *w, hid_t ds, uint64_t row, const float *values, uint32_t n)
+{
+    for (uint32_t e = 0; e < w->curve_width; e++)
+        w->curve_row[e] = values && e < n ? values[e] : NAN;
+    return write_row(ds, row, w->curve_width, H5T_NATIVE_FLOAT, w->curve_row);
+}
+
+static int check_run(const results_writer *w, uint32_t run, const char *fn, larch_error *err)
+{
+    if (!w)
+        return larch_error_set(err, LARCH_EINVAL, "%s: NULL writer", fn);
+    if (run >= w->n_runs)
+        return larch_error_set(err, LARCH_ERANGE, "%s: %s: run %u does not exist (%u runs)",
+                               w->path, fn, run, w->n_runs);
+    return LARCH_OK;
+}
+
+int results_writer_append(results_writer *w, uint32_t run, const results_trial *row,
+                          const larch_arch *arch, const float *train_loss, const float *val_curve,
+                          larch_error *err)
+{
+    int rc = check_run(w, run, "append", err);
+    if (rc != LARCH_OK)
+        return rc;
+    writer_run *r = &w->runs[run];
+    if (!row || !arch)
+        return larch_error_set(err, LARCH_EINVAL, "%s: append: NULL row or arch", w->path);
+    if (row->run != run || row->trial != r->n_trials)
+        return larch_error_set(err, LARCH_EINVAL,
+                               "%s: append to run %u (%s): row says run %u trial %llu, expected "
+                               "run %u trial %llu",
+                               w->path, run, r->name, row->run, (unsigned long long)row->trial, run,
+                               (unsigned long long)r->n_trials);
+    if (arch->n != w->n_decisions)
+        return larch_error_set(err, LARCH_EINVAL,
+                               "%s: append to run %s: arch has %u decisions, the space %u", w->path,
+                               r->name, arch->n, w->n_decisions);
+    for (uint32_t d = 0; d < arch->n; d++)
+        if (arch->choice[d] >= w->n_choices[d])
+            return larch_error_set(err, LARCH_ERANGE,
+                                   "%s: append to run %s: choice %u of decision %u is out of "
+                                   "range (%u choices)",
+                                   w->path, r->name, arch->choice[d], d, w->n_choices[d]);
+    if (row->n_epochs > w->max_epochs)
+        return larch_error_set(
+            err, LARCH_ERANGE, "%s: append to run %s: trial %llu has %u epochs, max_epochs is %u",
+            w->path, r->name, (unsigned long long)row->trial, row->n_epochs, w->max_epochs);
+    if (row->status > LARCH_TRIAL_TIMEOUT)
+        return larch_error_set(err, LARCH_EINVAL, "%s: append to run %s: unknown status %u",
+                               w->path, r->name, row->status);
+    results_trial copy = *row;
+    larch_arch_to_string(arch, copy.arch);
+
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    const char *what = NULL;
+    /* Phase 1: the rows a trials row refers to, flushed before the trials row exists. */
+    if (write_row(r->arch, row->trial, w->n_decisions, H5T_NATIVE_UINT8, arch->choice) < 0)
+        what = SCHEMA_ARCH;
+    else if (write_curve(w, r->train_loss, row->trial, train_loss, row->n_epochs) < 0)
+        what = SCHEMA_TRAIN_LOSS;
+    else if (write_curve(w, r->val_curve, row->trial, val_curve, row->n_epochs) < 0)
+        what = SCHEMA_VAL_CURVE;
+    else if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
+        what = "flush";
+    /* Phase 2: the trials row itself. */
+    else if (write_row(r->trials, row->trial, 0, w->trial_type, &copy) < 0)
+        what = SCHEMA_TRIALS;
+    else if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
+        what = "flush";
+    if (what)
+        rc = schema_fail(err, LARCH_EIO, w->path, "cannot append trial %llu to /runs/%s/%s",
+                         (unsigned long long)row->trial, r->name, what);
+    else
+        r->n_trials++;
+    schema_quiet_end(&quiet);
+    return rc;
+}
+
+int results_writer_set_run_state(results_writer *w, uint32_t run, results_run_state state,
+                                 larch_error *err)
+{
+    int rc = check_run(w, run, "set_run_state", err);
+    if (rc != LARCH_OK)
+        return rc;
+    if ((unsigned)state > RESULTS_RUN_ABORTED)
+        return larch_error_set(err, LARCH_EINVAL, "%s: run state %d is not one of 0..%d", w->path,
+                               (int)state, RESULTS_RUN_ABORTED);
+    uint8_t value = (uint8_t)state;
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    if (H5Dwrite(w->runs[run].run_state, w->run_state_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) <
+            0 ||
+        H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
+        rc = schema_fail(err, LARCH_EIO, w->path, "cannot write /runs/%s/%s", w->runs[run].name,
+                         SCHEMA_RUN_STATE);
+    schema_quiet_end(&quiet);
+    return rc;
+}
+
+static int write_checkpoint_size(results_writer *w, writer_run *r, uint64_t size)
+{
+    if (H5Dwrite(r->checkpoint_size, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &size) < 0)
+        return -1;
+    return H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0 ? -1 : 0;
+}
+
+static int write_checkpoint_bytes(results_writer *w, writer_run *r, const void *bytes, hsize_t size)
+{
+    if (r->checkpoint_capacity < size) {
+        if (H5Dset_extent(r->checkpoint, &size) < 0)
+            return -1;
+        r->checkpoint_capacity = size;
+    }
+    hsize_t start = 0;
+    hid_t file_space = H5Dget_space(r->checkpoint);
+    hid_t mem_space = H5Screate_simple(1, &size, NULL);
+    herr_t rc = -1;
+    if (file_space >= 0 && mem_space >= 0 &&
+        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &start, NULL, &size, NULL) >= 0)
+        rc = H5Dwrite(r->checkpoint, H5T_NATIVE_UINT8, mem_space, file_space, H5P_DEFAULT, bytes);
+    if (mem_space >= 0)
+        H5Sclose(mem_space);
+    if (file_space >= 0)
+        H5Sclose(file_space);
+    if (rc < 0)
+        return -1;
+    return H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0 ? -1 : 0;
+}
+
+int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *bytes, size_t size,
+                                   larch_error *err)
+{
+    int rc = check_run(w, run, "save_checkpoint", err);
+    if (rc != LARCH_OK)
+        return rc;
+    if (size && !bytes)
+        return larch_error_set(err, LARCH_EINVAL, "%s: checkpoint of %zu bytes with NULL data",
+                               w->path, size);
+    writer_run *r = &w->runs[run];
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    /* Size 0 first: the bytes are overwritten in place, and a reader must never take a mix of
+     * old and new bytes for a checkpoint. */
+    if (write_checkpoint_size(w, r, 0) < 0 ||
+        (size && write_checkpoint_bytes(w, r, bytes, size) < 0) ||
+        (size && write_checkpoint_size(w, r, size) < 0))
+        rc = schema_fail(err, LARCH_EIO, w->path,
+                         "cannot save the checkpoint of /runs/%s (%zu bytes)", r->name, size);
+    schema_quiet_end(&quiet);
+    return rc;
+}
+
+int results_writer_close(results_writer *w, larch_error *err)
+{
+    if (!w)
+        return LARCH_OK;
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    int rc = LARCH_OK;
+    if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
+        rc = schema_fail(err, LARCH_EIO, w->path, "cannot flush");
+    char path[SCHEMA_PATH_QUOTE + 1];
+    snprintf(path, sizeof path, "%s", w->path);
+    if (destroy(w) && rc == LARCH_OK)
+        rc = schema_fail(err, LARCH_EIO, path, "cannot close");
+    schema_quiet_end(&quiet);
+    return rc;
+}

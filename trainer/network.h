@@ -37,7 +37,8 @@ int trainer_network_new_cell(const trainer_cell_config *config, const larch_opse
                              uint64_t seed, trainer_network **out, larch_error *err);
 
 /* The benchmark reference net: conv3x3 c->16, BN, ReLU; conv3x3 16->32 s2, BN, ReLU;
- * conv3x3 32->32, BN, ReLU; conv3x3 32->64 s2, BN, ReLU; global average pool; linear 64->classes. */
+ * conv3x3 32->32, BN, ReLU; conv3x3 32->64 s2, BN, ReLU; global average pool;
+ * linear 64->classes. On success *out is owned by the caller (trainer_network_free). */
 int trainer_network_new_reference(const trainer_input_shape *input, uint64_t seed,
                                   trainer_network **out, larch_error *err);
 
@@ -47,10 +48,16 @@ uint64_t trainer_network_params(const trainer_network *net);
 /* Multiply-adds of one forward pass of one image. */
 uint64_t trainer_network_flops(const trainer_network *net);
 
-/* Returns the logits [n][classes], owned by net and valid until the next forward. */
+/* The input shape net was built for (owned by net). */
+const trainer_input_shape *trainer_network_input(const trainer_network *net);
+
+/* Runs n <= max_batch images x ([n][c][h][w], copied, so x may change afterwards). training=1
+ * uses batch statistics and keeps what backward needs. Returns the logits [n][classes], owned by
+ * net and valid until the next forward. Never allocates. */
 const float *trainer_network_forward(trainer_network *net, const float *x, uint32_t n,
                                      int training);
-/* After a training forward: back-propagates dlogits and accumulates parameter gradients. */
+/* After a training forward of the same n: back-propagates dlogits ([n][classes]) and adds into
+ * the parameter gradients (the caller zeroes them). Never allocates. */
 void trainer_network_backward(trainer_network *net, const float *dlogits, uint32_t n);
 
 /* The trainable parameters (owned by net, valid for its lifetime); returns their count. */

@@ -1,2 +1,353 @@
-/* placeholder: being written */
-typedef int larch_placeholder_unit;
+/* Strategy "grid": proposes every architecture of the space exactly once, in mixed-radix order
+ * or (shuffle = true) in a seeded pseudo-random order, then returns LARCH_ASK_DONE.
+ *
+ * The shuffled order is a 4-round Feistel permutation over the smallest even-bit power of two
+ * covering the space, restricted to [0, N) by cycle walking: every index exactly once with O(1)
+ * memory, and at most 4 Feistel evaluations per proposal on average. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <larch/larch.h>
+
+#define STATE_MAGIC 0x53445247u /* "GRDS" little-endian */
+#define STATE_VERSION 1u
+#define FEISTEL_ROUNDS 4
+
+typedef struct grid_strategy {
+    const larch_host *host;
+    larch_space space;
+    int shuffle;
+    uint64_t total; /* architectures in the space */
+    uint64_t next;  /* position in the visiting order of the next proposal */
+    uint64_t n_told;
+    uint32_t half_bits; /* each Feistel half; the permuted domain is 2^(2 * half_bits) */
+    uint64_t keys[FEISTEL_ROUNDS];
+} grid_strategy;
+
+static int host_has(const larch_host *host, size_t end)
+{
+    return host != NULL && host->struct_size >= end;
+}
+
+#define HOST_HAS(host, field)                                                                      \
+    (host_has(host, offsetof(larch_host, field) + sizeof((host)->field)) && (host)->field != NULL)
+
+static void *mem_alloc(const larch_host *host, size_t size)
+{
+    if (HOST_HAS(host, alloc) && HOST_HAS(host, free))
+        return host->alloc(host->ctx, size);
+    return calloc(1, size);
+}
+
+static void mem_free(const larch_host *host, void *ptr)
+{
+    if (HOST_HAS(host, alloc) && HOST_HAS(host, free))
+        host->free(host->ctx, ptr);
+    else
+        free(ptr);
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdu;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53u;
+    return x ^ (x >> 33);
+}
+
+static int check_space(const larch_space *space, larch_error *err)
+{
+    if (space->struct_size < offsetof(larch_space, n_ops))
+        return larch_error_set(err, LARCH_EINVAL, "grid: space struct_size %u is too small",
+                               space->struct_size);
+    if (space->n_decisions == 0 || space->n_decisions > LARCH_MAX_DECISIONS)
+        return larch_error_set(err, LARCH_EINVAL, "grid: space has %u decisions, expected 1..%d",
+                               space->n_decisions, LARCH_MAX_DECISIONS);
+    for (uint32_t d = 0; d < space->n_decisions; d++) {
+        uint32_t n = space->decisions[d].n_choices;
+        if (n == 0 || n > LARCH_MAX_CHOICES)
+            return larch_error_set(err, LARCH_EINVAL,
+                                   "grid: decision %u has %u choices, expected 1..%d", d, n,
+                                   LARCH_MAX_CHOICES);
+    }
+    return LARCH_OK;
+}
+
+/* Smallest h >= 1 with 2^(2h) >= total. */
+static uint32_t half_bits_for(uint64_t total)
+{
+    uint32_t bits = 0;
+    for (uint64_t v = total - 1; v != 0; v >>= 1)
+        bits++;
+    uint32_t half = (bits + 1) / 2;
+    return half == 0 ? 1 : half;
+}
+
+/* A bijection of [0, 2^(2 * half_bits)): balanced Feistel rounds permute whatever the round
+ * function is. */
+static uint64_t feistel(const grid_strategy *g, uint64_t x)
+{
+    uint32_t h = g->half_bits;
+    uint64_t mask = (UINT64_C(1) << h) - 1;
+    uint64_t left = (x >> h) & mask;
+    uint64_t right = x & mask;
+    for (int i = 0; i < FEISTEL_ROUNDS; i++) {
+        uint64_t t = left ^ (mix64(right ^ g->keys[i]) & mask);
+        left = right;
+        right = t;
+    }
+    return (left << h) | right;
+}
+
+/* Cycle walking: the permutation's cycle through position (< total) returns below total. */
+static uint64_t permute(const grid_strategy *g, uint64_t position)
+{
+    uint64_t x = feistel(g, position);
+    while (x >= g->total)
+        x = feistel(g, x);
+    return x;
+}
+
+static int grid_create(const larch_host *host, const larch_space *space, uint64_t seed, void **self,
+                       larch_error *err)
+{
+    if (host == NULL || space == NULL || self == NULL)
+        return larch_error_set(err, LARCH_EINVAL, "grid: create got a NULL host, space or self");
+    int rc = check_space(space, err);
+    if (rc != LARCH_OK)
+        return rc;
+
+    uint64_t total = 1;
+    for (uint32_t d = 0; d < space->n_decisions; d++) {
+        uint64_t n = space->decisions[d].n_choices;
+        if (total > UINT64_MAX / n)
+            return larch_error_set(err, LARCH_ERANGE,
+                                   "grid: space \"%.*s\" has %.6g architectures, more than a grid "
+                                   "can enumerate (2^64)",
+                                   LARCH_LABEL_SIZE, space->name, larch_space_size(space));
+        total *= n;
+    }
+
+    int shuffle = 0;
+    if (HOST_HAS(host, get_bool)) {
+        rc = host->get_bool(host->ctx, "shuffle", 0, &shuffle, err);
+        if (rc != LARCH_OK)
+            return rc;
+    }
+
+    grid_strategy *g = mem_alloc(host, sizeof *g);
+    if (g == NULL)
+        return larch_error_set(err, LARCH_ENOMEM, "grid: out of memory for the state");
+    memset(g, 0, sizeof *g);
+    g->host = host;
+    memcpy(&g->space, space,
+           space->struct_size < sizeof g->space ? space->struct_size : sizeof g->space);
+    g->space.struct_size = sizeof g->space;
+    g->shuffle = shuffle != 0;
+    g->total = total;
+    g->half_bits = half_bits_for(total);
+    larch_rng rng;
+    larch_rng_seed(&rng, seed);
+    for (int i = 0; i < FEISTEL_ROUNDS; i++)
+        g->keys[i] = larch_rng_next(&rng);
+    larch_log(host, LARCH_LOG_DEBUG, "grid: %llu architectures, shuffle=%d",
+              (unsigned long long)total, g->shuffle);
+    *self = g;
+    return LARCH_OK;
+}
+
+static int grid_ask(void *self, larch_arch *arch, larch_error *err)
+{
+    grid_strategy *g = self;
+    if (g == NULL || arch == NULL)
+        return larch_error_set(err, LARCH_EINVAL, "grid: ask got a NULL self or arch");
+    if (g->next >= g->total)
+        return LARCH_ASK_DONE;
+    uint64_t index = g->shuffle ? permute(g, g->next) : g->next;
+    if (larch_arch_from_index(&g->space, index, arch) != LARCH_OK)
+        return larch_error_set(err, LARCH_EINTERNAL, "grid: index %llu of %llu is out of range",
+                               (unsigned long long)index, (unsigned long long)g->total);
+    g->next++;
+    return LARCH_ASK_OK;
+}
+
+static int grid_tell(void *self, const larch_arch *arch, const larch_result *result,
+                     larch_error *err)
+{
+    grid_strategy *g = self;
+    if (g == NULL || arch == NULL || result == NULL)
+        return larch_error_set(err, LARCH_EINVAL, "grid: tell got a NULL self, arch or result");
+    if (larch_arch_validate(&g->space, arch, err) != LARCH_OK)
+        return larch_error_prefix(err, "grid: tell: ");
+    g->n_told++;
+    return LARCH_OK;
+}
+
+static void put_u32(larch_buf *buf, uint32_t v)
+{
+    uint8_t b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    larch_buf_put(buf, b, sizeof b);
+}
+
+static void put_u64(larch_buf *buf, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    larch_buf_put(buf, b, sizeof b);
+}
+
+static int get_u32(larch_reader *r, uint32_t *v, larch_error *err)
+{
+    uint8_t b[4];
+    int rc = larch_reader_get(r, b, sizeof b, err);
+    if (rc != LARCH_OK)
+        return rc;
+    *v = 0;
+    for (int i = 0; i < 4; i++)
+        *v |= (uint32_t)b[i] << (8 * i);
+    return LARCH_OK;
+}
+
+static int get_u64(larch_reader *r, uint64_t *v, larch_error *err)
+{
+    uint8_t b[8];
+    int rc = larch_reader_get(r, b, sizeof b, err);
+    if (rc != LARCH_OK)
+        return rc;
+    *v = 0;
+    for (int i = 0; i < 8; i++)
+        *v |= (uint64_t)b[i] << (8 * i);
+    return LARCH_OK;
+}
+
+/* Layout (little-endian): magic, version, n_decisions, n_choices[n_decisions], shuffle,
+ * half_bits, keys[4], total, next, n_told. */
+static int grid_save(void *self, void **bytes, size_t *size, larch_error *err)
+{
+    grid_strategy *g = self;
+    if (g == NULL || bytes == NULL || size == NULL)
+        return larch_error_set(err, LARCH_EINVAL, "grid: save got a NULL argument");
+    larch_buf buf;
+    larch_buf_init(&buf, g->host);
+    put_u32(&buf, STATE_MAGIC);
+    put_u32(&buf, STATE_VERSION);
+    put_u32(&buf, g->space.n_decisions);
+    for (uint32_t d = 0; d < g->space.n_decisions; d++)
+        put_u32(&buf, g->space.decisions[d].n_choices);
+    put_u32(&buf, (uint32_t)g->shuffle);
+    put_u32(&buf, g->half_bits);
+    for (int i = 0; i < FEISTEL_ROUNDS; i++)
+        put_u64(&buf, g->keys[i]);
+    put_u64(&buf, g->total);
+    put_u64(&buf, g->next);
+    put_u64(&buf, g->n_told);
+    int rc = larch_buf_finish(&buf, bytes, size, err);
+    return rc == LARCH_OK ? rc : larch_error_prefix(err, "grid: ");
+}
+
+static int load_fail(larch_error *err, int rc)
+{
+    larch_error_prefix(err, "grid: load: ");
+    return rc;
+}
+
+static int grid_load(void *self, const void *bytes, size_t size, larch_error *err)
+{
+    grid_strategy *g = self;
+    if (g == NULL || (bytes == NULL && size > 0))
+        return larch_error_set(err, LARCH_EINVAL, "grid: load got a NULL argument");
+    larch_reader r;
+    larch_reader_init(&r, bytes, size);
+    uint32_t magic, version, n_decisions, shuffle, half_bits;
+    int rc;
+    if ((rc = get_u32(&r, &magic, err)) != LARCH_OK ||
+        (rc = get_u32(&r, &version, err)) != LARCH_OK)
+        return load_fail(err, rc);
+    if (magic != STATE_MAGIC)
+        return larch_error_set(err, LARCH_EFORMAT,
+                               "grid: load: not a grid-strategy checkpoint (magic 0x%08x, "
+                               "expected 0x%08x)",
+                               magic, STATE_MAGIC);
+    if (version != STATE_VERSION)
+        return larch_error_set(err, LARCH_EFORMAT, "grid: load: checkpoint version %u, expected %u",
+                               version, STATE_VERSION);
+    if ((rc = get_u32(&r, &n_decisions, err)) != LARCH_OK)
+        return load_fail(err, rc);
+    if (n_decisions != g->space.n_decisions)
+        return larch_error_set(err, LARCH_EINVAL,
+                               "grid: load: checkpoint has %u decisions, the space has %u",
+                               n_decisions, g->space.n_decisions);
+    for (uint32_t d = 0; d < n_decisions; d++) {
+        uint32_t n;
+        if ((rc = get_u32(&r, &n, err)) != LARCH_OK)
+            return load_fail(err, rc);
+        if (n != g->space.decisions[d].n_choices)
+            return larch_error_set(err, LARCH_EINVAL,
+                                   "grid: load: checkpoint decision %u has %u choices, the space "
+                                   "has %u",
+                                   d, n, g->space.decisions[d].n_choices);
+    }
+    if ((rc = get_u32(&r, &shuffle, err)) != LARCH_OK ||
+        (rc = get_u32(&r, &half_bits, err)) != LARCH_OK)
+        return load_fail(err, rc);
+    if (shuffle > 1 || (int)shuffle != g->shuffle)
+        return larch_error_set(err, LARCH_EINVAL,
+                               "grid: load: checkpoint has shuffle=%u, this instance %d", shuffle,
+                               g->shuffle);
+    uint64_t keys[FEISTEL_ROUNDS], total, next, n_told;
+    for (int i = 0; i < FEISTEL_ROUNDS; i++)
+        if ((rc = get_u64(&r, &keys[i], err)) != LARCH_OK)
+            return load_fail(err, rc);
+    if ((rc = get_u64(&r, &total, err)) != LARCH_OK || (rc = get_u64(&r, &next, err)) != LARCH_OK ||
+        (rc = get_u64(&r, &n_told, err)) != LARCH_OK)
+        return load_fail(err, rc);
+    if (total != g->total || half_bits != g->half_bits || next > total)
+        return larch_error_set(err, LARCH_EFORMAT,
+                               "grid: load: inconsistent checkpoint (total %llu, next %llu, half "
+                               "bits %u; expected total %llu, half bits %u)",
+                               (unsigned long long)total, (unsigned long long)next, half_bits,
+                               (unsigned long long)g->total, g->half_bits);
+    if (r.offset != r.size)
+        return larch_error_set(err, LARCH_EFORMAT, "grid: load: %zu trailing bytes after the state",
+                               r.size - r.offset);
+    memcpy(g->keys, keys, sizeof keys);
+    g->next = next;
+    g->n_told = n_told;
+    return LARCH_OK;
+}
+
+static void grid_destroy(void *self)
+{
+    grid_strategy *g = self;
+    if (g != NULL)
+        mem_free(g->host, g);
+}
+
+static const larch_strategy_vtable vtable = {sizeof(larch_strategy_vtable),
+                                             grid_create,
+                                             grid_ask,
+                                             grid_tell,
+                                             grid_save,
+                                             grid_load,
+                                             grid_destroy};
+
+static const larch_plugin descriptor = {
+    LARCH_ABI_HEADER_INIT,
+    LARCH_PLUGIN_STRATEGY,
+    0,
+    "grid",
+    "Grid search",
+    "1.0.0",
+    "every architecture exactly once, in mixed-radix or seeded shuffled order (shuffle)",
+    &vtable,
+    NULL};
+
+LARCH_PLUGIN_ENTRY
+{
+    return &descriptor;
+}

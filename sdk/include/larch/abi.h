@@ -72,8 +72,10 @@ typedef const larch_plugin *(*larch_plugin_entry_fn)(void);
 #define LARCH_EXPORT
 #endif
 
-/* Declares the entry point in a plugin source file:
+/* The entry point every plugin defines, declared here so plugins build with
+ * -Wmissing-prototypes. Define it with:
  *   LARCH_PLUGIN_ENTRY { return &my_descriptor; } */
+LARCH_EXPORT const larch_plugin *larch_plugin_entry_v1(void);
 #define LARCH_PLUGIN_ENTRY LARCH_EXPORT const larch_plugin *larch_plugin_entry_v1(void)
 
 #ifdef __cplusplus

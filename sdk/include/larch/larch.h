@@ -3,6 +3,7 @@
 #define LARCH_LARCH_H
 
 #include "abi.h"
+#include "abi_layout.h"
 #include "host.h"
 #include "nn.h"
 #include "opset.h"

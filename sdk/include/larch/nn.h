@@ -28,8 +28,14 @@ void larch_tensor_free(float *data);
 void larch_tensor_add(float *y, const float *x, size_t count);
 
 /* ---- threads ----
- * How many threads the primitives split a batch across (1 = the calling thread only). The
- * default is 1. Process-wide; set it before building layers. Returns the value in force. */
+ * How many threads the primitives split a batch across (1 = the calling thread only), clamped to
+ * 1..64. Process-wide: set it once, from one thread, before building layers; a convolution uses
+ * at most the count in force when it was built. Since the host and every plugin link their own
+ * copy of this library, the value is shared through the environment variable LARCH_NN_THREADS,
+ * which larch_nn_set_threads sets and a copy that never called it reads (default 1). The
+ * primitives keep OpenBLAS single-threaded. Results are identical run to run for a given count;
+ * different counts differ only in the rounding of the weight-gradient sums. Returns the value in
+ * force. */
 int larch_nn_set_threads(int threads);
 int larch_nn_threads(void);
 
@@ -42,12 +48,15 @@ typedef struct larch_conv2d {
     void *scratch;      /* private: per-thread im2col buffers */
 } larch_conv2d;
 
-/* He-normal initialisation from rng. */
+/* Output size (size + 2 * pad - k) / stride + 1; needs pad < k <= size + 2 * pad. He-normal
+ * initialisation (std sqrt(2 / (c_in * k * k))) from rng; weight_grad starts at zero. */
 int larch_conv2d_init(larch_conv2d *conv, uint32_t c_in, uint32_t c_out, uint32_t k,
                       uint32_t stride, uint32_t pad, uint32_t h, uint32_t w, uint32_t max_batch,
                       larch_rng *rng, larch_error *err);
 void larch_conv2d_release(larch_conv2d *conv);
+/* x [n, c_in, h, w] -> y [n, c_out, h_out, w_out], n <= max_batch; y must not alias x. */
 void larch_conv2d_forward(larch_conv2d *conv, const float *x, float *y, uint32_t n);
+/* x is the forward input; dx (may be NULL) must not alias x or dy. */
 void larch_conv2d_backward(larch_conv2d *conv, const float *x, const float *dy, float *dx,
                            uint32_t n);
 /* Multiply-adds per image. */
@@ -64,13 +73,16 @@ typedef struct larch_batchnorm {
     float *mean, *inv_std; /* private: batch statistics of the last training forward */
 } larch_batchnorm;
 
+/* gamma 1, beta 0, running mean 0, running variance 1. */
 int larch_batchnorm_init(larch_batchnorm *bn, uint32_t c, uint32_t hw, uint32_t max_batch,
                          larch_error *err);
 void larch_batchnorm_release(larch_batchnorm *bn);
-/* y may alias x. */
+/* training: normalises with the batch mean and biased variance and moves the running mean and
+ * the running (unbiased) variance by momentum; otherwise uses the running statistics. y may
+ * alias x. */
 void larch_batchnorm_forward(larch_batchnorm *bn, const float *x, float *y, uint32_t n,
                              int training);
-/* Uses the statistics of the last training forward; dx may alias dy. */
+/* Uses the statistics of the last training forward; dx may alias dy or be NULL. */
 void larch_batchnorm_backward(larch_batchnorm *bn, const float *dy, float *dx, uint32_t n);
 
 /* ---- ReLU ---- */
@@ -84,15 +96,17 @@ typedef struct larch_avgpool {
     uint32_t c, k, stride, pad, h, w, h_out, w_out;
 } larch_avgpool;
 
+/* Output size (size + 2 * pad - k) / stride + 1: 3x3 stride 1 keeps the size, 2x2 stride 2
+ * halves it (pad 0). */
 int larch_avgpool_init(larch_avgpool *pool, uint32_t c, uint32_t k, uint32_t stride, uint32_t h,
                        uint32_t w, larch_error *err);
 void larch_avgpool_forward(const larch_avgpool *pool, const float *x, float *y, uint32_t n);
+/* Overwrites dx; dx must not alias dy. */
 void larch_avgpool_backward(const larch_avgpool *pool, const float *dy, float *dx, uint32_t n);
 
 /* ---- global average pooling: [n, c, hw] -> [n, c] ---- */
 void larch_global_avgpool_forward(const float *x, float *y, uint32_t n, uint32_t c, uint32_t hw);
-void larch_global_avgpool_backward(const float *dy, float *dx, uint32_t n, uint32_t c,
-                                   uint32_t hw);
+void larch_global_avgpool_backward(const float *dy, float *dx, uint32_t n, uint32_t c, uint32_t hw);
 
 /* ---- fully connected: y = x W^T + b, x [n, in], y [n, out] ---- */
 typedef struct larch_linear {
@@ -111,9 +125,10 @@ void larch_linear_backward(larch_linear *fc, const float *x, const float *dy, fl
 
 /* ---- softmax cross-entropy ----
  * Returns the mean loss over n rows of logits [n, classes]. If dlogits is not NULL it receives
- * d(mean loss)/d(logits). If n_correct is not NULL it receives how many argmax == label. */
-double larch_softmax_xent(const float *logits, const uint8_t *labels, uint32_t n,
-                          uint32_t classes, float *dlogits, uint32_t *n_correct);
+ * d(mean loss)/d(logits). If n_correct is not NULL it receives how many argmax == label. Labels
+ * must be < classes; a row whose label is not gives a NaN loss. */
+double larch_softmax_xent(const float *logits, const uint8_t *labels, uint32_t n, uint32_t classes,
+                          float *dlogits, uint32_t *n_correct);
 
 /* ---- ReLU -> conv (k, stride, pad (k-1)/2) -> batch norm, the op of NAS-Bench-201 ---- */
 typedef struct larch_relu_conv_bn {
@@ -129,6 +144,7 @@ int larch_relu_conv_bn_init(larch_relu_conv_bn *rcb, uint32_t c_in, uint32_t c_o
 void larch_relu_conv_bn_release(larch_relu_conv_bn *rcb);
 void larch_relu_conv_bn_forward(larch_relu_conv_bn *rcb, const float *x, float *y, uint32_t n,
                                 int training);
+/* Once per training forward on the same x: it reuses conv_out as scratch. */
 void larch_relu_conv_bn_backward(larch_relu_conv_bn *rcb, const float *x, const float *dy,
                                  float *dx, uint32_t n);
 /* Writes its 3 parameters (conv weight; bn gamma, beta with LARCH_PARAM_NO_DECAY) into out[0..2];

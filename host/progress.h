@@ -1,0 +1,42 @@
+/* Progress of a long experiment: a live status line on a terminal, plain log lines otherwise. */
+#ifndef HOST_PROGRESS_H
+#define HOST_PROGRESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct host_progress {
+    FILE *out;
+    int live;         /* 1: redraw one line with \r (a TTY); 0: a line per trial */
+    int quiet;        /* 1: print nothing but warnings */
+    double started_s; /* monotonic clock at start */
+    uint64_t total_trials;
+    uint64_t done_trials;
+    double evaluated_s; /* time spent in trials so far, for the ETA */
+} host_progress;
+
+/* out is usually stderr; live is decided by isatty(out) unless quiet. */
+void host_progress_init(host_progress *p, FILE *out, uint64_t total_trials, int quiet);
+
+typedef struct host_progress_trial {
+    const char *run; /* run name */
+    uint32_t run_index, n_runs;
+    uint64_t trial, run_trials; /* 0-based trial index, the run's budget */
+    const char *arch;
+    const char *status; /* "OK", "DIVERGED", ... */
+    int cached;
+    double score, val_accuracy, best_score;
+    double seconds; /* wall time of this trial */
+} host_progress_trial;
+
+void host_progress_trial_done(host_progress *p, const host_progress_trial *t);
+/* A message that must not be overwritten by the live line (warnings, run summaries). */
+void host_progress_note(host_progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Ends the live line. */
+void host_progress_finish(host_progress *p);
+
+/* Monotonic seconds. */
+double host_now_s(void);
+
+#endif
