@@ -27,7 +27,7 @@ build: deps
 	cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
-	./$(BUILD)/larch run examples/demo.cfg -o demo.h5
+	./$(BUILD)/larch run examples/demo.cfg -o demo.h5 --force
 	./$(BUILD)/larch report demo.h5
 
 test: build
