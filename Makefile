@@ -36,7 +36,7 @@ test: build
 test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) -DLARCH_WERROR=ON -DLARCH_ASAN=ON -DLARCH_UBSAN=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
-	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j$(JOBS)
 
 bench: build
 	./$(BUILD)/bench_trainer
