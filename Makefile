@@ -39,7 +39,7 @@ test-asan: deps
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j$(JOBS)
 
 bench: build
-	./$(BUILD)/bench_trainer
+	./$(BUILD)/bench/bench_trainer
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
