@@ -95,11 +95,11 @@ static int cmd_plugins(int argc, char **argv)
     printf("searched:");
     for (size_t i = 0; i < n_dirs; i++)
         printf(" %s", dirs[i]);
-    printf("\n\n%-14s %-9s %-9s %-5s %s\n", "id", "kind", "version", "abi", "file");
+    printf("\n\n%-14s %-9s %-9s %-5s %-36s %s\n", "id", "kind", "version", "abi", "name", "file");
     for (size_t i = 0; i < reg.n_plugins; i++) {
         const host_plugin *p = &reg.plugins[i];
-        printf("%-14s %-9s %-9s %u.%-3u %s\n", p->id, kind_name(p->kind), p->version, p->abi_major,
-               p->abi_minor, p->path);
+        printf("%-14s %-9s %-9s %u.%-3u %-36.36s %s\n", p->id, kind_name(p->kind), p->version,
+               p->abi_major, p->abi_minor, p->desc->name, p->path);
     }
     if (reg.n_refused) {
         printf("\nrefused:\n");
