@@ -185,46 +185,6 @@ static int grid_tell(void *self, const larch_arch *arch, const larch_result *res
     return LARCH_OK;
 }
 
-static void put_u32(larch_buf *buf, uint32_t v)
-{
-    uint8_t b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    larch_buf_put(buf, b, sizeof b);
-}
-
-static void put_u64(larch_buf *buf, uint64_t v)
-{
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    larch_buf_put(buf, b, sizeof b);
-}
-
-static int get_u32(larch_reader *r, uint32_t *v, larch_error *err)
-{
-    uint8_t b[4];
-    int rc = larch_reader_get(r, b, sizeof b, err);
-    if (rc != LARCH_OK)
-        return rc;
-    *v = 0;
-    for (int i = 0; i < 4; i++)
-        *v |= (uint32_t)b[i] << (8 * i);
-    return LARCH_OK;
-}
-
-static int get_u64(larch_reader *r, uint64_t *v, larch_error *err)
-{
-    uint8_t b[8];
-    int rc = larch_reader_get(r, b, sizeof b, err);
-    if (rc != LARCH_OK)
-        return rc;
-    *v = 0;
-    for (int i = 0; i < 8; i++)
-        *v |= (uint64_t)b[i] << (8 * i);
-    return LARCH_OK;
-}
-
 /* Layout (little-endian): magic, version, n_decisions, n_choices[n_decisions], shuffle,
  * half_bits, keys[4], total, next, n_told. */
 static int grid_save(void *self, void **bytes, size_t *size, larch_error *err)
@@ -234,18 +194,14 @@ static int grid_save(void *self, void **bytes, size_t *size, larch_error *err)
         return larch_error_set(err, LARCH_EINVAL, "grid: save got a NULL argument");
     larch_buf buf;
     larch_buf_init(&buf, g->host);
-    put_u32(&buf, STATE_MAGIC);
-    put_u32(&buf, STATE_VERSION);
-    put_u32(&buf, g->space.n_decisions);
-    for (uint32_t d = 0; d < g->space.n_decisions; d++)
-        put_u32(&buf, g->space.decisions[d].n_choices);
-    put_u32(&buf, (uint32_t)g->shuffle);
-    put_u32(&buf, g->half_bits);
+    larch_buf_put_header(&buf, STATE_MAGIC, STATE_VERSION, &g->space);
+    larch_buf_put_u32(&buf, (uint32_t)g->shuffle);
+    larch_buf_put_u32(&buf, g->half_bits);
     for (int i = 0; i < FEISTEL_ROUNDS; i++)
-        put_u64(&buf, g->keys[i]);
-    put_u64(&buf, g->total);
-    put_u64(&buf, g->next);
-    put_u64(&buf, g->n_told);
+        larch_buf_put_u64(&buf, g->keys[i]);
+    larch_buf_put_u64(&buf, g->total);
+    larch_buf_put_u64(&buf, g->next);
+    larch_buf_put_u64(&buf, g->n_told);
     int rc = larch_buf_finish(&buf, bytes, size, err);
     return rc == LARCH_OK ? rc : larch_error_prefix(err, "grid: ");
 }
@@ -263,37 +219,13 @@ static int grid_load(void *self, const void *bytes, size_t size, larch_error *er
         return larch_error_set(err, LARCH_EINVAL, "grid: load got a NULL argument");
     larch_reader r;
     larch_reader_init(&r, bytes, size);
-    uint32_t magic, version, n_decisions, shuffle, half_bits;
+    uint32_t shuffle, half_bits;
     int rc;
-    if ((rc = get_u32(&r, &magic, err)) != LARCH_OK ||
-        (rc = get_u32(&r, &version, err)) != LARCH_OK)
-        return load_fail(err, rc);
-    if (magic != STATE_MAGIC)
-        return larch_error_set(err, LARCH_EFORMAT,
-                               "grid: load: not a grid-strategy checkpoint (magic 0x%08x, "
-                               "expected 0x%08x)",
-                               magic, STATE_MAGIC);
-    if (version != STATE_VERSION)
-        return larch_error_set(err, LARCH_EFORMAT, "grid: load: checkpoint version %u, expected %u",
-                               version, STATE_VERSION);
-    if ((rc = get_u32(&r, &n_decisions, err)) != LARCH_OK)
-        return load_fail(err, rc);
-    if (n_decisions != g->space.n_decisions)
-        return larch_error_set(err, LARCH_EINVAL,
-                               "grid: load: checkpoint has %u decisions, the space has %u",
-                               n_decisions, g->space.n_decisions);
-    for (uint32_t d = 0; d < n_decisions; d++) {
-        uint32_t n;
-        if ((rc = get_u32(&r, &n, err)) != LARCH_OK)
-            return load_fail(err, rc);
-        if (n != g->space.decisions[d].n_choices)
-            return larch_error_set(err, LARCH_EINVAL,
-                                   "grid: load: checkpoint decision %u has %u choices, the space "
-                                   "has %u",
-                                   d, n, g->space.decisions[d].n_choices);
-    }
-    if ((rc = get_u32(&r, &shuffle, err)) != LARCH_OK ||
-        (rc = get_u32(&r, &half_bits, err)) != LARCH_OK)
+    if ((rc = larch_reader_check_header(&r, "grid: load", STATE_MAGIC, STATE_VERSION, &g->space,
+                                        err)) != LARCH_OK)
+        return rc;
+    if ((rc = larch_reader_get_u32(&r, &shuffle, err)) != LARCH_OK ||
+        (rc = larch_reader_get_u32(&r, &half_bits, err)) != LARCH_OK)
         return load_fail(err, rc);
     if (shuffle > 1 || (int)shuffle != g->shuffle)
         return larch_error_set(err, LARCH_EINVAL,
@@ -301,10 +233,11 @@ static int grid_load(void *self, const void *bytes, size_t size, larch_error *er
                                g->shuffle);
     uint64_t keys[FEISTEL_ROUNDS], total, next, n_told;
     for (int i = 0; i < FEISTEL_ROUNDS; i++)
-        if ((rc = get_u64(&r, &keys[i], err)) != LARCH_OK)
+        if ((rc = larch_reader_get_u64(&r, &keys[i], err)) != LARCH_OK)
             return load_fail(err, rc);
-    if ((rc = get_u64(&r, &total, err)) != LARCH_OK || (rc = get_u64(&r, &next, err)) != LARCH_OK ||
-        (rc = get_u64(&r, &n_told, err)) != LARCH_OK)
+    if ((rc = larch_reader_get_u64(&r, &total, err)) != LARCH_OK ||
+        (rc = larch_reader_get_u64(&r, &next, err)) != LARCH_OK ||
+        (rc = larch_reader_get_u64(&r, &n_told, err)) != LARCH_OK)
         return load_fail(err, rc);
     if (total != g->total || half_bits != g->half_bits || next > total)
         return larch_error_set(err, LARCH_EFORMAT,

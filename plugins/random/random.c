@@ -261,46 +261,6 @@ static int random_tell(void *self, const larch_arch *arch, const larch_result *r
     return LARCH_OK;
 }
 
-static void put_u32(larch_buf *buf, uint32_t v)
-{
-    uint8_t b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    larch_buf_put(buf, b, sizeof b);
-}
-
-static void put_u64(larch_buf *buf, uint64_t v)
-{
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    larch_buf_put(buf, b, sizeof b);
-}
-
-static int get_u32(larch_reader *r, uint32_t *v, larch_error *err)
-{
-    uint8_t b[4];
-    int rc = larch_reader_get(r, b, sizeof b, err);
-    if (rc != LARCH_OK)
-        return rc;
-    *v = 0;
-    for (int i = 0; i < 4; i++)
-        *v |= (uint32_t)b[i] << (8 * i);
-    return LARCH_OK;
-}
-
-static int get_u64(larch_reader *r, uint64_t *v, larch_error *err)
-{
-    uint8_t b[8];
-    int rc = larch_reader_get(r, b, sizeof b, err);
-    if (rc != LARCH_OK)
-        return rc;
-    *v = 0;
-    for (int i = 0; i < 8; i++)
-        *v |= (uint64_t)b[i] << (8 * i);
-    return LARCH_OK;
-}
-
 /* Layout (little-endian): magic, version, n_decisions, n_choices[n_decisions], no_repeat,
  * rng s[4], n_asked, n_told, n_seen, seen keys[n_seen]. */
 static int random_save(void *self, void **bytes, size_t *size, larch_error *err)
@@ -310,20 +270,16 @@ static int random_save(void *self, void **bytes, size_t *size, larch_error *err)
         return larch_error_set(err, LARCH_EINVAL, "random: save got a NULL argument");
     larch_buf buf;
     larch_buf_init(&buf, s->host);
-    put_u32(&buf, STATE_MAGIC);
-    put_u32(&buf, STATE_VERSION);
-    put_u32(&buf, s->space.n_decisions);
-    for (uint32_t d = 0; d < s->space.n_decisions; d++)
-        put_u32(&buf, s->space.decisions[d].n_choices);
-    put_u32(&buf, (uint32_t)s->no_repeat);
+    larch_buf_put_header(&buf, STATE_MAGIC, STATE_VERSION, &s->space);
+    larch_buf_put_u32(&buf, (uint32_t)s->no_repeat);
     for (int i = 0; i < 4; i++)
-        put_u64(&buf, s->rng.s[i]);
-    put_u64(&buf, s->n_asked);
-    put_u64(&buf, s->n_told);
-    put_u64(&buf, s->seen.count);
+        larch_buf_put_u64(&buf, s->rng.s[i]);
+    larch_buf_put_u64(&buf, s->n_asked);
+    larch_buf_put_u64(&buf, s->n_told);
+    larch_buf_put_u64(&buf, s->seen.count);
     for (size_t i = 0; i < s->seen.capacity; i++)
         if (s->seen.used[i])
-            put_u64(&buf, s->seen.keys[i]);
+            larch_buf_put_u64(&buf, s->seen.keys[i]);
     int rc = larch_buf_finish(&buf, bytes, size, err);
     return rc == LARCH_OK ? rc : larch_error_prefix(err, "random: ");
 }
@@ -344,37 +300,12 @@ static int random_load(void *self, const void *bytes, size_t size, larch_error *
     larch_reader r;
     larch_reader_init(&r, bytes, size);
     key_set seen = {0};
-    uint32_t magic, version, n_decisions, no_repeat;
+    uint32_t no_repeat;
     int rc;
-    if ((rc = get_u32(&r, &magic, err)) != LARCH_OK ||
-        (rc = get_u32(&r, &version, err)) != LARCH_OK)
+    if ((rc = larch_reader_check_header(&r, "random: load", STATE_MAGIC, STATE_VERSION, &s->space,
+                                        err)) != LARCH_OK)
         return load_fail(s->host, &seen, err, rc);
-    if (magic != STATE_MAGIC)
-        return larch_error_set(err, LARCH_EFORMAT,
-                               "random: load: not a random-strategy checkpoint (magic 0x%08x, "
-                               "expected 0x%08x)",
-                               magic, STATE_MAGIC);
-    if (version != STATE_VERSION)
-        return larch_error_set(err, LARCH_EFORMAT,
-                               "random: load: checkpoint version %u, expected %u", version,
-                               STATE_VERSION);
-    if ((rc = get_u32(&r, &n_decisions, err)) != LARCH_OK)
-        return load_fail(s->host, &seen, err, rc);
-    if (n_decisions != s->space.n_decisions)
-        return larch_error_set(err, LARCH_EINVAL,
-                               "random: load: checkpoint has %u decisions, the space has %u",
-                               n_decisions, s->space.n_decisions);
-    for (uint32_t d = 0; d < n_decisions; d++) {
-        uint32_t n;
-        if ((rc = get_u32(&r, &n, err)) != LARCH_OK)
-            return load_fail(s->host, &seen, err, rc);
-        if (n != s->space.decisions[d].n_choices)
-            return larch_error_set(err, LARCH_EINVAL,
-                                   "random: load: checkpoint decision %u has %u choices, the "
-                                   "space has %u",
-                                   d, n, s->space.decisions[d].n_choices);
-    }
-    if ((rc = get_u32(&r, &no_repeat, err)) != LARCH_OK)
+    if ((rc = larch_reader_get_u32(&r, &no_repeat, err)) != LARCH_OK)
         return load_fail(s->host, &seen, err, rc);
     if (no_repeat > 1 || (int)no_repeat != s->no_repeat)
         return larch_error_set(err, LARCH_EINVAL,
@@ -383,11 +314,11 @@ static int random_load(void *self, const void *bytes, size_t size, larch_error *
     larch_rng rng;
     uint64_t n_asked, n_told, n_seen;
     for (int i = 0; i < 4; i++)
-        if ((rc = get_u64(&r, &rng.s[i], err)) != LARCH_OK)
+        if ((rc = larch_reader_get_u64(&r, &rng.s[i], err)) != LARCH_OK)
             return load_fail(s->host, &seen, err, rc);
-    if ((rc = get_u64(&r, &n_asked, err)) != LARCH_OK ||
-        (rc = get_u64(&r, &n_told, err)) != LARCH_OK ||
-        (rc = get_u64(&r, &n_seen, err)) != LARCH_OK)
+    if ((rc = larch_reader_get_u64(&r, &n_asked, err)) != LARCH_OK ||
+        (rc = larch_reader_get_u64(&r, &n_told, err)) != LARCH_OK ||
+        (rc = larch_reader_get_u64(&r, &n_seen, err)) != LARCH_OK)
         return load_fail(s->host, &seen, err, rc);
     if ((rng.s[0] | rng.s[1] | rng.s[2] | rng.s[3]) == 0)
         return larch_error_set(err, LARCH_EFORMAT, "random: load: RNG state is all zero");
@@ -404,7 +335,7 @@ static int random_load(void *self, const void *bytes, size_t size, larch_error *
                                (unsigned long long)n_seen);
     for (uint64_t i = 0; i < n_seen; i++) {
         uint64_t key;
-        if ((rc = get_u64(&r, &key, err)) != LARCH_OK)
+        if ((rc = larch_reader_get_u64(&r, &key, err)) != LARCH_OK)
             return load_fail(s->host, &seen, err, rc);
         if ((s->exact_keys && key >= s->total) || set_insert(s->host, &seen, key) != 1) {
             set_release(s->host, &seen);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "host.h"
+#include "rng.h"
 #include "space.h"
 #include "status.h"
 
@@ -29,14 +30,14 @@ typedef enum larch_trial_status {
 
 /* What a strategy learns of one proposal. Strategies never see test accuracy. */
 typedef struct larch_result {
-    uint32_t struct_size;  /* sizeof(larch_result) as the host was built */
-    uint32_t status;       /* larch_trial_status */
-    double score;          /* what strategies maximise, computed by the host; -inf if not OK */
-    double val_accuracy;   /* in [0, 1] */
-    uint64_t params;       /* trainable parameters */
-    uint64_t flops;        /* multiply-adds of one forward pass of one image */
-    double latency_ms;     /* measured inference latency per image */
-    double cost_seconds;   /* training seconds charged for this result */
+    uint32_t struct_size; /* sizeof(larch_result) as the host was built */
+    uint32_t status;      /* larch_trial_status */
+    double score;         /* what strategies maximise, computed by the host; -inf if not OK */
+    double val_accuracy;  /* in [0, 1] */
+    uint64_t params;      /* trainable parameters */
+    uint64_t flops;       /* multiply-adds of one forward pass of one image */
+    double latency_ms;    /* measured inference latency per image */
+    double cost_seconds;  /* training seconds charged for this result */
 } larch_result;
 
 /* All functions receive the `self` that create returned. Calls on one self come from one
@@ -79,6 +80,17 @@ void larch_buf_put(larch_buf *buf, const void *bytes, size_t size);
  * put failed. */
 int larch_buf_finish(larch_buf *buf, void **bytes, size_t *size, larch_error *err);
 
+/* Fixed-width little-endian puts, so a checkpoint reads back the same on any host. */
+void larch_buf_put_u32(larch_buf *buf, uint32_t value);
+void larch_buf_put_u64(larch_buf *buf, uint64_t value);
+void larch_buf_put_f64(larch_buf *buf, double value);
+/* The RNG's four state words. */
+void larch_buf_put_rng(larch_buf *buf, const struct larch_rng *rng);
+/* The header a checkpoint should begin with: magic, version and the space's shape (decision
+ * count and choice counts), so load() can refuse another strategy's or another space's state. */
+void larch_buf_put_header(larch_buf *buf, uint32_t magic, uint32_t version,
+                          const larch_space *space);
+
 /* Sequential reader for load(): get copies size bytes or returns LARCH_EFORMAT (message says
  * the checkpoint is truncated) once the input runs out. */
 typedef struct larch_reader {
@@ -89,6 +101,16 @@ typedef struct larch_reader {
 
 void larch_reader_init(larch_reader *reader, const void *bytes, size_t size);
 int larch_reader_get(larch_reader *reader, void *out, size_t size, larch_error *err);
+/* The counterparts of larch_buf_put_u32/u64/f64/rng; LARCH_EFORMAT when truncated. */
+int larch_reader_get_u32(larch_reader *reader, uint32_t *value, larch_error *err);
+int larch_reader_get_u64(larch_reader *reader, uint64_t *value, larch_error *err);
+int larch_reader_get_f64(larch_reader *reader, double *value, larch_error *err);
+int larch_reader_get_rng(larch_reader *reader, struct larch_rng *rng, larch_error *err);
+/* Reads and checks a larch_buf_put_header header. LARCH_EFORMAT for another magic or version
+ * or a truncated header, LARCH_EINVAL for another space shape; messages begin with `who`
+ * (e.g. "random: load"). */
+int larch_reader_check_header(larch_reader *reader, const char *who, uint32_t magic,
+                              uint32_t version, const larch_space *space, larch_error *err);
 
 #ifdef __cplusplus
 }
