@@ -304,7 +304,7 @@ static int random_load(void *self, const void *bytes, size_t size, larch_error *
     int rc;
     if ((rc = larch_reader_check_header(&r, "random: load", STATE_MAGIC, STATE_VERSION, &s->space,
                                         err)) != LARCH_OK)
-        return load_fail(s->host, &seen, err, rc);
+        return rc;
     if ((rc = larch_reader_get_u32(&r, &no_repeat, err)) != LARCH_OK)
         return load_fail(s->host, &seen, err, rc);
     if (no_repeat > 1 || (int)no_repeat != s->no_repeat)
