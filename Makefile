@@ -40,6 +40,7 @@ test-asan: deps
 
 bench: build
 	./$(BUILD)/bench/bench_trainer
+	./$(BUILD)/bench/bench_replay
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef enum value_type {
     V_INT,    /* int or int64 setting */
@@ -45,6 +46,7 @@ enum key_id {
     K_SEEDS,
     K_STRATEGIES,
     K_TRIALS,
+    K_BUDGET_SECONDS,
     K_OBJECTIVE,
     K_FLOPS_TARGET,
     K_FLOPS_EXPONENT,
@@ -68,6 +70,10 @@ enum key_id {
     K_WEIGHT_DECAY,
     K_SCHEDULE,
     K_THREADS,
+    K_EVALUATOR,
+    K_TABLE,
+    K_TABULATE_SEEDS,
+    K_TABULATE_WORKERS,
     K_PLUGIN_PATH,
     N_KEYS
 };
@@ -76,6 +82,7 @@ static const char *const objective_choices[] = {"accuracy", "accuracy_flops", NU
 static const char *const space_choices[] = {"cell", NULL};
 static const char *const format_choices[] = {"idx", "cifar10", NULL};
 static const char *const schedule_choices[] = {"cosine", "constant", NULL};
+static const char *const evaluator_choices[] = {"train", "table", NULL};
 
 /* clang-format off */
 #define INT_KEY(g, n, def, lo, hi) \
@@ -99,7 +106,8 @@ static const key_spec keys[N_KEYS] = {
                       .type = V_IDS,
                       .sdef = "random",
                       .size = HOST_MAX_STRATEGIES},
-    [K_TRIALS] = INT_KEY("budget", "trials", 20, 1, 1000000000),
+    [K_TRIALS] = INT_KEY("budget", "trials", 20, 0, 1000000000),
+    [K_BUDGET_SECONDS] = FLOAT_KEY("budget", "seconds", 0, 0, HUGE_VAL, 0),
     [K_OBJECTIVE] = ENUM_KEY("objective", "type", "accuracy", objective_choices),
     [K_FLOPS_TARGET] = FLOAT_KEY("objective", "flops_target", 1e7, 0, HUGE_VAL, OPEN_MIN),
     [K_FLOPS_EXPONENT] = FLOAT_KEY("objective", "flops_exponent", -0.07, -1, 0, 0),
@@ -123,12 +131,17 @@ static const key_spec keys[N_KEYS] = {
     [K_WEIGHT_DECAY] = FLOAT_KEY("train", "weight_decay", 5e-4, 0, 1, 0),
     [K_SCHEDULE] = ENUM_KEY("train", "schedule", "cosine", schedule_choices),
     [K_THREADS] = INT_KEY("train", "threads", 1, 1, 256),
+    [K_EVALUATOR] = ENUM_KEY("evaluator", "type", "train", evaluator_choices),
+    [K_TABLE] = STRING_KEY("evaluator", "table", "", 0, HOST_PATH_SIZE),
+    [K_TABULATE_SEEDS] = INT_KEY("tabulate", "seeds", 2, 1, 16),
+    [K_TABULATE_WORKERS] = INT_KEY("tabulate", "workers", 0, 0, 256),
     [K_PLUGIN_PATH] = STRING_KEY("plugins", "path", "", 0, HOST_PATH_SIZE),
 };
 
 /* Top-level groups in the order the docs list them; the last two hold plugin parameters. */
-static const char *const groups[] = {"experiment", "budget",  "objective",  "space", "data",
-                                     "train",      "plugins", "strategies", "opsets"};
+static const char *const groups[] = {"experiment", "budget",     "objective", "space",
+                                     "data",       "train",      "evaluator", "tabulate",
+                                     "plugins",    "strategies", "opsets"};
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
 static int is_plugin_group(const char *name)
@@ -507,6 +520,35 @@ static void copy_string(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src);
 }
 
+/* evaluator.table: a path in the file is relative to that file's directory (an @include'd
+ * file's own), one given by --set to the working directory, like any path on a command line. */
+static int table_path(host_config *cfg, config_t *lc, larch_error *err)
+{
+    const config_setting_t *s = lookup(lc, K_TABLE);
+    const char *value = s ? config_setting_get_string(s) : "";
+    if (!*value) {
+        cfg->table_path[0] = '\0';
+        if (!cfg->evaluator_table)
+            return LARCH_OK;
+        const config_setting_t *type = lookup(lc, K_EVALUATOR);
+        return setting_error(err, LARCH_EINVAL, type,
+                             "\"table\" needs evaluator.table, the file `larch tabulate` wrote");
+    }
+    const char *file = config_setting_get_hook(s) ? NULL : config_setting_source_file(s);
+    const char *slash = file && value[0] != '/' ? strrchr(file, '/') : NULL;
+    int len;
+    if (slash)
+        len = snprintf(cfg->table_path, sizeof cfg->table_path, "%.*s/%s", (int)(slash - file),
+                       file, value);
+    else
+        len = snprintf(cfg->table_path, sizeof cfg->table_path, "%s", value);
+    if (len < 0 || (size_t)len >= sizeof cfg->table_path)
+        return setting_error(err, LARCH_ERANGE, s, "expected a path of at most %zu bytes%s",
+                             sizeof cfg->table_path - 1,
+                             slash ? " after joining it to the config file's directory" : "");
+    return LARCH_OK;
+}
+
 static int fill(host_config *cfg, config_t *lc, larch_error *err)
 {
     copy_string(cfg->name, sizeof cfg->name, get_string(lc, K_NAME));
@@ -524,6 +566,7 @@ static int fill(host_config *cfg, config_t *lc, larch_error *err)
     }
 
     cfg->trials = (uint32_t)get_int(lc, K_TRIALS);
+    cfg->budget_seconds = get_float(lc, K_BUDGET_SECONDS);
 
     cfg->objective =
         get_choice(lc, K_OBJECTIVE) == 1 ? HOST_OBJECTIVE_ACCURACY_FLOPS : HOST_OBJECTIVE_ACCURACY;
@@ -554,9 +597,25 @@ static int fill(host_config *cfg, config_t *lc, larch_error *err)
     cfg->recipe.cosine = get_choice(lc, K_SCHEDULE) == 0;
     cfg->threads = (uint32_t)get_int(lc, K_THREADS);
 
+    cfg->evaluator_table = get_choice(lc, K_EVALUATOR) == 1;
+    int rc = table_path(cfg, lc, err);
+    if (rc != LARCH_OK)
+        return rc;
+    cfg->tabulate_seeds = (uint32_t)get_int(lc, K_TABULATE_SEEDS);
+    cfg->tabulate_workers = (uint32_t)get_int(lc, K_TABULATE_WORKERS);
+    if (cfg->tabulate_workers == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->tabulate_workers = online < 1 ? 1 : online > 256 ? 256 : (uint32_t)online;
+    }
+
     copy_string(cfg->plugin_path, sizeof cfg->plugin_path, get_string(lc, K_PLUGIN_PATH));
 
     /* Checks across keys. */
+    const config_setting_t *trials = lookup(lc, K_TRIALS);
+    if (trials && cfg->trials == 0 && cfg->budget_seconds == 0)
+        return setting_error(err, LARCH_ERANGE, trials,
+                             "0 (no trial limit) needs budget.seconds > 0: one of them must "
+                             "bound each run");
     const config_setting_t *lr_min = lookup(lc, K_LR_MIN);
     if (lr_min && cfg->recipe.lr_min > cfg->recipe.lr)
         return setting_error(err, LARCH_ERANGE, lr_min,

@@ -33,8 +33,9 @@ typedef struct host_config {
     uint32_t n_strategies;
     char strategies[HOST_MAX_STRATEGIES][HOST_NAME_SIZE]; /* plugin ids */
 
-    /* budget */
-    uint32_t trials; /* per run */
+    /* budget: a run ends at whichever bound it reaches first (at least one is set) */
+    uint32_t trials;       /* per run; 0 = no limit (then budget_seconds > 0) */
+    double budget_seconds; /* training seconds charged per run; 0 = no limit */
 
     /* objective */
     host_objective objective;
@@ -53,6 +54,14 @@ typedef struct host_config {
     /* train */
     trainer_recipe recipe;
     uint32_t threads;
+
+    /* evaluator: 0 trains every candidate; 1 replays the table of `larch tabulate` */
+    int evaluator_table;
+    char table_path[HOST_PATH_SIZE]; /* resolved (see docs/CONFIG.md); "" unless given */
+
+    /* tabulate */
+    uint32_t tabulate_seeds;   /* training seeds per architecture, 1..16 */
+    uint32_t tabulate_workers; /* 1..256; a 0 in the file is resolved to the online CPUs */
 
     /* plugins: extra search directories, ':'-separated (may be empty) */
     char plugin_path[HOST_PATH_SIZE];

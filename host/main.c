@@ -13,6 +13,8 @@
 #include "loader.h"
 #include "report.h"
 #include "search.h"
+#include "tabulate.h"
+#include "worker.h"
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
@@ -24,9 +26,15 @@ static const char usage_text[] =
     "      run the experiment CONFIG describes (strategies x seeds) into an HDF5 file\n"
     "      (default: <experiment.name>.h5); --set overrides any config key, e.g.\n"
     "      --set train.epochs=2 --set experiment.strategies=random,grid\n"
-    "  report FILE      summarise an experiment file per strategy\n"
+    "  report FILE [--format text|csv|json|markdown] [--reference STRATEGY] [--target SCORE]\n"
+    "      compare the strategies of an experiment file: final best accuracy, regret, trials\n"
+    "      and seconds to a target, area under the best-so-far curve, Mann-Whitney U p-values\n"
+    "      (docs/REPORT.md; plots: tools/larch_plot.py FILE --out DIR)\n"
     "  plugins [--plugin-path DIRS]\n"
     "      list the plugins found (and the files refused, with the reason)\n"
+    "  tabulate CONFIG -o FILE [--workers N] [--resume | --force] [--set KEY=VALUE]... [--quiet]\n"
+    "      train every architecture of the space once per tabulate.seeds seed, in N worker\n"
+    "      processes, into a table the table evaluator replays (docs/TABLE-FORMAT.md)\n"
     "\n"
     "options:\n"
     "  -h, --help       show this help\n"
@@ -114,12 +122,36 @@ static int cmd_plugins(int argc, char **argv)
 
 static int cmd_report(int argc, char **argv)
 {
-    if (argc != 1)
-        return usage_error("%s", "report: expected exactly one FILE");
+    const char *path = NULL;
+    host_report_options opts;
+    host_report_options_init(&opts);
     larch_error err = {0};
-    if (host_report(argv[0], stdout, &err) != LARCH_OK) {
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--format") && has_value) {
+            if (host_report_format_parse(argv[++i], &opts.format, &err) != LARCH_OK)
+                return usage_error("%s", err.message);
+        } else if (!strcmp(a, "--reference") && has_value) {
+            opts.reference = argv[++i];
+        } else if (!strcmp(a, "--target") && has_value) {
+            if (host_report_target_parse(argv[++i], &opts.target, &err) != LARCH_OK)
+                return usage_error("%s", err.message);
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("report: unknown option or missing value: '%s'", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return usage_error("report: unexpected argument '%s'", a);
+        }
+    }
+    if (!path)
+        return usage_error("%s", "report: expected a FILE");
+    int rc = host_report(path, &opts, stdout, &err);
+    if (rc != LARCH_OK) {
         fprintf(stderr, "larch: %s\n", err.message);
-        return err.status == LARCH_EIO || err.status == LARCH_EFORMAT ? EXIT_USAGE : EXIT_FAILED;
+        return rc == LARCH_EIO || rc == LARCH_EFORMAT || rc == LARCH_ENOTFOUND ? EXIT_USAGE
+                                                                               : EXIT_FAILED;
     }
     return 0;
 }
@@ -214,6 +246,118 @@ static int cmd_run(int argc, char **argv)
     return status;
 }
 
+static int cmd_tabulate(int argc, char **argv)
+{
+    const char *config_path = NULL, *output = NULL, *extra = NULL;
+    int force = 0, resume = 0, quiet = 0;
+    unsigned long workers = 0;
+    const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
+    size_t n_overrides = 0;
+    if (!overrides)
+        return EXIT_FAILED;
+    int bad = 0;
+    for (int i = 0; i < argc && !bad; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        char *end = NULL;
+        if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && has_value)
+            output = argv[++i];
+        else if (!strcmp(a, "--set") && has_value)
+            overrides[n_overrides++] = argv[++i];
+        else if (!strcmp(a, "--plugin-path") && has_value)
+            extra = argv[++i];
+        else if (!strcmp(a, "--workers") && has_value) {
+            workers = strtoul(argv[++i], &end, 10);
+            if (!*argv[i] || *end || workers < 1 || workers > 256)
+                bad = usage_error("tabulate: --workers expects 1..256, got '%s'", argv[i]);
+        } else if (!strcmp(a, "--force"))
+            force = 1;
+        else if (!strcmp(a, "--resume"))
+            resume = 1;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+            quiet = 1;
+        else if (a[0] == '-' && a[1])
+            bad = usage_error("tabulate: unknown option or missing value: '%s'", a);
+        else if (!config_path)
+            config_path = a;
+        else
+            bad = usage_error("tabulate: unexpected argument '%s'", a);
+    }
+    if (!bad && (!config_path || !output))
+        bad = usage_error("%s", "tabulate: expected CONFIG and -o FILE");
+    if (!bad && force && resume)
+        bad = usage_error("%s", "tabulate: --force and --resume exclude each other");
+    if (!bad && !force && !resume && access(output, F_OK) == 0) {
+        fprintf(stderr,
+                "larch: %s already exists; use --resume to continue it or --force to overwrite "
+                "it\n",
+                output);
+        bad = EXIT_USAGE;
+    }
+    if (bad) {
+        free(overrides);
+        return bad;
+    }
+
+    host_config cfg;
+    larch_error err = {0};
+    int rc = host_config_load(&cfg, config_path, overrides, n_overrides, &err);
+    if (rc != LARCH_OK) {
+        free(overrides);
+        fprintf(stderr, "larch: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    char extra_dirs[2 * HOST_PATH_SIZE + 2];
+    snprintf(extra_dirs, sizeof extra_dirs, "%s%s%s", extra ? extra : "",
+             extra && cfg.plugin_path[0] ? ":" : "", cfg.plugin_path);
+    host_registry reg = {0};
+    if (discover(&reg, extra_dirs)) {
+        free(overrides);
+        host_config_release(&cfg);
+        return EXIT_FAILED;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    host_tabulate_options opts = {.output_path = output,
+                                  .config_path = config_path,
+                                  .overrides = overrides,
+                                  .n_overrides = n_overrides,
+                                  .plugin_path = extra,
+                                  .workers = (uint32_t)workers,
+                                  .resume = resume,
+                                  .quiet = quiet,
+                                  .stop = &stop_requested};
+    host_tabulate_summary sum = {0};
+    rc = host_tabulate(&cfg, &reg, &opts, &sum, &err);
+    int status = 0;
+    if (rc != LARCH_OK) {
+        fprintf(stderr, "larch: %s\n", err.message);
+        status = config_status_is_usage(rc) ? EXIT_USAGE : EXIT_FAILED;
+    } else {
+        fprintf(stderr,
+                "tabulate: trained %llu rows this session (%llu not OK); %llu/%llu rows "
+                "done -> %s\n",
+                (unsigned long long)sum.trained, (unsigned long long)sum.failed,
+                (unsigned long long)sum.done, (unsigned long long)sum.rows, output);
+        if (stop_requested && sum.done < sum.rows) {
+            fprintf(stderr, "larch: interrupted; continue with --resume\n");
+            status = EXIT_INTERRUPTED;
+        }
+    }
+    free(overrides);
+    host_registry_release(&reg);
+    host_config_release(&cfg);
+    return status;
+}
+
+/* Silent on error: the coordinator reports what its workers send back, and a worker that stops
+ * talking is reported as dead with its exit status. */
+static int cmd_worker(int argc, char **argv)
+{
+    larch_error err = {0};
+    return host_worker_main(argc, argv, &err) == LARCH_OK ? 0 : EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -234,5 +378,10 @@ int main(int argc, char **argv)
         return cmd_report(argc - 2, argv + 2);
     if (!strcmp(cmd, "plugins"))
         return cmd_plugins(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tabulate"))
+        return cmd_tabulate(argc - 2, argv + 2);
+    /* Hidden: the worker processes tabulate starts (host/worker.h). */
+    if (!strcmp(cmd, "worker"))
+        return cmd_worker(argc - 2, argv + 2);
     return usage_error("unknown command '%s'", cmd);
 }

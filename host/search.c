@@ -16,6 +16,16 @@
 
 static const char *const trial_status_names[] = {"OK", "DIVERGED", "FAILED", "TIMEOUT"};
 
+/* A replay writes its trials in blocks of at most this many trials or this much wall time: a
+ * flush per trial (~60 us) would cap it far below 10^5 trials a second. */
+#define BLOCK_TRIALS 1024
+#define BLOCK_SECONDS 0.5
+/* A run bounded by seconds alone ends after this many free trials in a row (repeats of
+ * architectures it evaluated before cost nothing, so the budget could never bind). */
+#define FREE_STREAK_LIMIT 10000
+/* Seconds between redraws of the live line during a replay. */
+#define REPLAY_PROGRESS_INTERVAL 0.2
+
 /* Everything one run needs while it executes. */
 typedef struct run {
     uint32_t index;
@@ -27,7 +37,19 @@ typedef struct run {
     double best_score;
     char best_arch[LARCH_ARCH_STRING_SIZE];
     uint64_t trials;
+    double charged_seconds;    /* the run's budget spent so far */
+    uint64_t free_streak;      /* trials in a row charged 0 */
+    host_arch_counts proposed; /* how often the run proposed each architecture */
 } run;
+
+/* Trials of a replay not written yet; curves point into the table. */
+typedef struct block {
+    size_t n;
+    double started_s; /* finished_s of its first trial */
+    results_trial rows[BLOCK_TRIALS];
+    larch_arch archs[BLOCK_TRIALS];
+    const float *train_loss[BLOCK_TRIALS], *val_curve[BLOCK_TRIALS];
+} block;
 
 typedef struct experiment {
     host_config *cfg;
@@ -35,7 +57,10 @@ typedef struct experiment {
     larch_space space;
     const larch_opset_vtable *opset;
     host_evaluator evaluator;
+    int replay;   /* evaluator.type = "table" */
+    block *block; /* replays only */
     host_cache cache;
+    trainer_outcome outcome; /* the latest training's (train mode) */
     results_writer *writer;
     host_progress progress;
     double started_s;
@@ -138,6 +163,8 @@ static int prepare(experiment *x, const host_registry *reg, run **runs_out, uint
             /* The same seed index gives every strategy the same seed: paired comparisons. */
             info->seed = larch_seed_derive(cfg->seed, k);
             info->seed_index = k;
+            snprintf(info->evaluator, sizeof info->evaluator, "%s",
+                     cfg->evaluator_table ? "table" : "train");
         }
     }
     *runs_out = runs;
@@ -167,6 +194,12 @@ static int open_results(experiment *x, run *runs, uint32_t n_runs, larch_error *
                                     .max_epochs = x->cfg->recipe.epochs,
                                     .n_runs = n_runs,
                                     .runs = infos};
+    if (x->replay) {
+        info.max_epochs = table_max_epochs(x->evaluator.table);
+        info.table_path = x->cfg->table_path;
+        info.table_best_val_accuracy = x->evaluator.best_val_accuracy;
+        info.table_best_test_accuracy = x->evaluator.best_test_accuracy;
+    }
     int rc = results_writer_create(x->opts->output_path, &info, &x->writer, err);
     free(infos);
     return rc;
@@ -188,34 +221,103 @@ static int save_checkpoint(experiment *x, run *r, larch_error *err)
     return rc;
 }
 
-/* Evaluates arch (from the cache when possible) into row/outcome. Never fails: an architecture
- * that cannot be evaluated is a FAILED trial. */
-static void evaluate(experiment *x, run *r, const larch_arch *arch, trainer_outcome *outcome,
-                     results_trial *row)
+/* Evaluates arch into m and sets row->cached and row->cost_seconds. An architecture that cannot
+ * be evaluated is a FAILED trial, not an error; only running out of memory for the count of
+ * proposals is (LARCH_ENOMEM: a replay could no longer be reproduced).
+ *
+ * What a run is charged: training mode answers a repeat from the experiment's cache (cached = 1)
+ * but still charges the recorded train_seconds unless this same run evaluated the architecture
+ * before, so a run is not cheaper for coming after others. A replay draws again on every
+ * proposal (the draw depends on how often the run proposed it) and charges every draw. */
+static int evaluate(experiment *x, run *r, const larch_arch *arch, host_metrics *m,
+                    results_trial *row, larch_error *err)
 {
+    uint64_t hash = larch_arch_hash(arch);
+    uint64_t before = 0;
+    if (host_arch_counts_add(&r->proposed, arch, hash, &before) != LARCH_OK)
+        return larch_error_set(err, LARCH_ENOMEM, "%s: out of memory counting proposals",
+                               r->info.name);
+    larch_error eval_err = {0};
+    char text[LARCH_ARCH_STRING_SIZE];
+    if (x->replay) {
+        row->cached = 0;
+        if (host_evaluate_replay(&x->evaluator, arch, hash, r->info.seed, before, m, &eval_err) !=
+            LARCH_OK)
+            goto failed;
+        row->cost_seconds = m->train_seconds;
+        return LARCH_OK;
+    }
     const trainer_outcome *hit = host_cache_find(&x->cache, arch);
-    row->cached = hit != NULL;
     if (hit) {
-        *outcome = *hit;
-        row->cost_seconds = 0;
-        return;
+        host_metrics_of_outcome(hit, m);
+        row->cached = 1;
+        row->cost_seconds = before ? 0 : hit->train_seconds;
+        return LARCH_OK;
     }
-    larch_error err = {0};
-    memset(outcome, 0, sizeof *outcome);
-    if (host_evaluate(&x->evaluator, arch, outcome, &err) != LARCH_OK) {
-        char text[LARCH_ARCH_STRING_SIZE];
-        host_progress_note(&x->progress, "warning: %s: arch %s failed: %s", r->info.name,
-                           larch_arch_to_string(arch, text), err.message);
-        memset(outcome, 0, sizeof *outcome);
-        outcome->status = LARCH_TRIAL_FAILED;
-    } else if (host_cache_insert(&x->cache, arch, outcome) != LARCH_OK) {
+    row->cached = 0;
+    memset(&x->outcome, 0, sizeof x->outcome);
+    if (host_evaluate(&x->evaluator, arch, &x->outcome, &eval_err) != LARCH_OK)
+        goto failed;
+    if (host_cache_insert(&x->cache, arch, &x->outcome) != LARCH_OK)
         host_progress_note(&x->progress, "warning: evaluation cache full (out of memory)");
-    }
-    row->cost_seconds = outcome->train_seconds;
+    host_metrics_of_outcome(&x->outcome, m);
+    row->cost_seconds = m->train_seconds;
+    return LARCH_OK;
+failed:
+    host_progress_note(&x->progress, "warning: %s: arch %s failed: %s", r->info.name,
+                       larch_arch_to_string(arch, text), eval_err.message);
+    memset(m, 0, sizeof *m);
+    m->status = LARCH_TRIAL_FAILED;
+    row->cost_seconds = 0;
+    return LARCH_OK;
+}
+
+/* Writes the replay's pending trials (two flushed phases for the whole block), then the
+ * strategy's checkpoint, which has seen every one of them. */
+static int flush_block(experiment *x, run *r, int checkpoint, larch_error *err)
+{
+    block *b = x->block;
+    if (!b || !b->n)
+        return LARCH_OK;
+    int rc = results_writer_append_block(x->writer, r->index, b->rows, b->archs, b->n,
+                                         b->train_loss, b->val_curve, err);
+    b->n = 0;
+    if (rc == LARCH_OK && checkpoint)
+        rc = save_checkpoint(x, r, err);
+    return rc;
+}
+
+/* Records one evaluated trial: at once with a flush (training), or into the block (replay). */
+static int record(experiment *x, run *r, const results_trial *row, const larch_arch *arch,
+                  const host_metrics *m, larch_error *err)
+{
+    if (!x->replay)
+        return results_writer_append(x->writer, r->index, row, arch, m->train_loss, m->val_curve,
+                                     err);
+    block *b = x->block;
+    if (!b->n)
+        b->started_s = row->finished_s;
+    b->rows[b->n] = *row;
+    b->archs[b->n] = *arch;
+    b->train_loss[b->n] = m->train_loss;
+    b->val_curve[b->n] = m->val_curve;
+    b->n++;
+    return LARCH_OK;
+}
+
+static int budget_left(const experiment *x, const run *r, uint64_t t)
+{
+    const host_config *cfg = x->cfg;
+    if (cfg->trials && t >= cfg->trials)
+        return 0;
+    /* Checked before each trial: the trial that crosses the budget is kept. */
+    if (cfg->budget_seconds > 0 && r->charged_seconds >= cfg->budget_seconds)
+        return 0;
+    return 1;
 }
 
 /* One run; returns LARCH_OK, LARCH_EPLUGIN (the strategy failed: run ABORTED) or a fatal error
- * writing results. */
+ * (writing results, out of memory). */
 static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
 {
     int rc = results_writer_set_run_state(x->writer, r->index, RESULTS_RUN_RUNNING, err);
@@ -223,12 +325,20 @@ static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
         return rc;
     larch_error plugin_err = {0};
     results_run_state end_state = RESULTS_RUN_FINISHED;
+    const host_config *cfg = x->cfg;
     rc = create_strategy(x, r, r->info.seed, &plugin_err);
-    for (uint64_t t = 0; rc == LARCH_OK && t < x->cfg->trials; t++) {
+    for (uint64_t t = 0; rc == LARCH_OK && budget_left(x, r, t); t++) {
         if (x->opts->stop && *x->opts->stop) {
             end_state = RESULTS_RUN_ABORTED;
             host_progress_note(&x->progress, "%s: interrupted after %llu trials", r->info.name,
                                (unsigned long long)t);
+            break;
+        }
+        if (!cfg->trials && r->free_streak >= FREE_STREAK_LIMIT) {
+            host_progress_note(&x->progress,
+                               "%s: ends after %d trials in a row that cost nothing (repeats); "
+                               "budget.seconds cannot bind",
+                               r->info.name, FREE_STREAK_LIMIT);
             break;
         }
         larch_arch arch;
@@ -256,28 +366,32 @@ static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
         double trial_start = host_now_s();
         results_trial row;
         memset(&row, 0, sizeof row);
-        trainer_outcome outcome;
-        evaluate(x, r, &arch, &outcome, &row);
+        host_metrics m;
+        int fatal = evaluate(x, r, &arch, &m, &row, err);
+        if (fatal != LARCH_OK)
+            return fatal;
         double trial_end = host_now_s();
 
+        r->charged_seconds += row.cost_seconds;
+        r->free_streak = row.cost_seconds > 0 ? 0 : r->free_streak + 1;
         row.trial = t;
         row.run = r->index;
-        row.status = (uint8_t)outcome.status;
-        row.score = host_score(x->cfg, &outcome);
-        row.val_accuracy = outcome.val_accuracy;
-        row.test_accuracy = outcome.test_accuracy;
-        row.params = outcome.params;
-        row.flops = outcome.flops;
-        row.latency_ms = outcome.latency_ms;
-        row.train_seconds = outcome.train_seconds;
+        row.status = (uint8_t)m.status;
+        row.score = host_score_metrics(cfg, &m);
+        row.val_accuracy = m.val_accuracy;
+        row.test_accuracy = m.test_accuracy;
+        row.params = m.params;
+        row.flops = m.flops;
+        row.latency_ms = m.latency_ms;
+        row.train_seconds = m.train_seconds;
+        row.charged_seconds = r->charged_seconds;
         row.started_s = trial_start - x->started_s;
         row.finished_s = trial_end - x->started_s;
-        row.n_epochs = outcome.epochs_run;
+        row.n_epochs = m.n_epochs;
         larch_arch_to_string(&arch, row.arch);
-        rc = results_writer_append(x->writer, r->index, &row, &arch, outcome.train_loss,
-                                   outcome.val_accuracy_curve, err);
-        if (rc != LARCH_OK)
-            return rc;
+        fatal = record(x, r, &row, &arch, &m, err);
+        if (fatal != LARCH_OK)
+            return fatal;
         r->trials = t + 1;
         if (row.status == LARCH_TRIAL_OK && row.score > r->best_score) {
             r->best_score = row.score;
@@ -285,49 +399,73 @@ static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
         }
 
         larch_result result = {.struct_size = sizeof result,
-                               .status = outcome.status,
+                               .status = m.status,
                                .score = row.status == LARCH_TRIAL_OK ? row.score : -INFINITY,
-                               .val_accuracy = outcome.val_accuracy,
-                               .params = outcome.params,
-                               .flops = outcome.flops,
-                               .latency_ms = outcome.latency_ms,
+                               .val_accuracy = m.val_accuracy,
+                               .params = m.params,
+                               .flops = m.flops,
+                               .latency_ms = m.latency_ms,
                                .cost_seconds = row.cost_seconds};
         rc = r->vt->tell(r->self, &arch, &result, &plugin_err);
         if (rc != LARCH_OK)
             break;
-        rc = save_checkpoint(x, r, err);
-        if (rc != LARCH_OK)
-            return rc;
+        if (!x->replay)
+            fatal = save_checkpoint(x, r, err);
+        else if (x->block->n == BLOCK_TRIALS ||
+                 row.finished_s - x->block->started_s >= BLOCK_SECONDS)
+            fatal = flush_block(x, r, 1, err);
+        if (fatal != LARCH_OK)
+            return fatal;
 
         host_progress_trial t_info = {.run = r->info.name,
                                       .run_index = r->index,
                                       .n_runs = n_runs,
                                       .trial = t,
-                                      .run_trials = x->cfg->trials,
+                                      .run_trials = cfg->trials,
                                       .arch = row.arch,
                                       .status = trial_status_names[row.status & 3],
                                       .cached = row.cached,
                                       .score = row.score,
                                       .val_accuracy = row.val_accuracy,
                                       .best_score = r->best_score,
-                                      .seconds = trial_end - trial_start};
+                                      .seconds = trial_end - trial_start,
+                                      .charged_seconds = r->charged_seconds,
+                                      .budget_seconds = cfg->budget_seconds};
         host_progress_trial_done(&x->progress, &t_info);
     }
+    /* A replay's last block; its checkpoint only if the strategy is still sound. */
+    int flushed = flush_block(x, r, rc == LARCH_OK, err);
     destroy_strategy(r);
+    host_arch_counts_release(&r->proposed);
+    if (flushed != LARCH_OK)
+        return flushed;
     if (rc != LARCH_OK) {
         end_state = RESULTS_RUN_ABORTED;
         host_progress_note(&x->progress, "error: %s: strategy '%s' failed after %llu trials: %s",
                            r->info.name, r->plugin->id, (unsigned long long)r->trials,
                            plugin_err.message);
     } else {
-        host_progress_note(&x->progress, "%s: %llu trials, best score %.4f (arch %s)", r->info.name,
-                           (unsigned long long)r->trials, r->best_score,
-                           r->best_arch[0] ? r->best_arch : "-");
+        host_progress_note(&x->progress,
+                           "%s: %llu trials, %.1f s charged, best score %.4f (arch %s)",
+                           r->info.name, (unsigned long long)r->trials, r->charged_seconds,
+                           r->best_score, r->best_arch[0] ? r->best_arch : "-");
     }
     int state_rc = results_writer_set_run_state(x->writer, r->index, end_state, err);
     if (state_rc != LARCH_OK)
         return state_rc;
     return rc == LARCH_OK ? LARCH_OK : LARCH_EPLUGIN;
+}
+
+/* "20 trials", "3600 s of training" or "20 trials or 3600 s of training, whichever first". */
+static void describe_budget(const host_config *cfg, char *buf, size_t size)
+{
+    if (cfg->trials && cfg->budget_seconds > 0)
+        snprintf(buf, size, "%u trials or %g s of training each, whichever first", cfg->trials,
+                 cfg->budget_seconds);
+    else if (cfg->trials)
+        snprintf(buf, size, "%u trials each", cfg->trials);
+    else
+        snprintf(buf, size, "%g s of training each", cfg->budget_seconds);
 }
 
 int host_run_experiment(host_config *cfg, const host_registry *reg, const host_run_options *opts,
@@ -344,18 +482,41 @@ int host_run_experiment(host_config *cfg, const host_registry *reg, const host_r
     if (rc != LARCH_OK)
         return rc;
 
-    larch_nn_set_threads((int)cfg->threads);
+    x.replay = cfg->evaluator_table;
     host_progress_init(&x.progress, stderr, (uint64_t)n_runs * cfg->trials, opts->quiet);
-    host_progress_note(&x.progress, "loading data from %s", cfg->data.dir);
-    rc = host_evaluator_init(&x.evaluator, cfg, x.opset, err);
-    if (rc != LARCH_OK)
-        goto out;
-    host_progress_note(&x.progress,
-                       "experiment '%s': %u strategies x %u seeds, %u trials each, %.0f "
-                       "architectures in the space; train %u / val %u / test %u images -> %s",
-                       cfg->name, cfg->n_strategies, cfg->seeds, cfg->trials,
-                       larch_space_size(&x.space), x.evaluator.data.train.n, x.evaluator.data.val.n,
-                       x.evaluator.data.test.n, opts->output_path);
+    char budget[128];
+    describe_budget(cfg, budget, sizeof budget);
+    if (x.replay) {
+        x.block = malloc(sizeof *x.block);
+        if (!x.block) {
+            rc = larch_error_set(err, LARCH_ENOMEM, "out of memory for the replay's trial block");
+            goto out;
+        }
+        x.block->n = 0;
+        x.progress.interval_s = REPLAY_PROGRESS_INTERVAL;
+        rc = host_evaluator_init(&x.evaluator, cfg, x.opset, err);
+        if (rc != LARCH_OK)
+            goto out;
+        host_progress_note(&x.progress,
+                           "experiment '%s': %u strategies x %u seeds, %s, %.0f architectures in "
+                           "the space; replaying %s (%u seeds per architecture, best mean val "
+                           "%.4f) -> %s",
+                           cfg->name, cfg->n_strategies, cfg->seeds, budget,
+                           larch_space_size(&x.space), cfg->table_path, x.evaluator.n_seeds,
+                           x.evaluator.best_val_accuracy, opts->output_path);
+    } else {
+        larch_nn_set_threads((int)cfg->threads);
+        host_progress_note(&x.progress, "loading data from %s", cfg->data.dir);
+        rc = host_evaluator_init(&x.evaluator, cfg, x.opset, err);
+        if (rc != LARCH_OK)
+            goto out;
+        host_progress_note(&x.progress,
+                           "experiment '%s': %u strategies x %u seeds, %s, %.0f architectures in "
+                           "the space; train %u / val %u / test %u images -> %s",
+                           cfg->name, cfg->n_strategies, cfg->seeds, budget,
+                           larch_space_size(&x.space), x.evaluator.data.train.n,
+                           x.evaluator.data.val.n, x.evaluator.data.test.n, opts->output_path);
+    }
     rc = open_results(&x, runs, n_runs, err);
     if (rc != LARCH_OK)
         goto out;
@@ -389,8 +550,11 @@ out:
     }
     host_evaluator_release(&x.evaluator);
     host_cache_release(&x.cache);
-    for (uint32_t i = 0; i < n_runs; i++)
+    free(x.block);
+    for (uint32_t i = 0; i < n_runs; i++) {
         destroy_strategy(&runs[i]);
+        host_arch_counts_release(&runs[i].proposed);
+    }
     free(runs);
     return rc;
 }

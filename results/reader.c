@@ -282,6 +282,13 @@ static int read_run(results_file *f, hid_t runs, const char *name, larch_error *
         read_attr(group, SCHEMA_ATTR_SEED_INDEX, H5T_NATIVE_UINT32, &info.seed_index) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read the attributes of /%s/%s",
                          SCHEMA_RUNS, name);
+    /* `evaluator` came with replays; a file without it was trained. */
+    else if (H5Aexists(group, SCHEMA_ATTR_EVALUATOR) > 0
+                 ? read_string_attr(group, SCHEMA_ATTR_EVALUATOR, info.evaluator,
+                                    sizeof info.evaluator) < 0
+                 : (snprintf(info.evaluator, sizeof info.evaluator, "train"), 0))
+        rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read /%s/%s/%s", SCHEMA_RUNS, name,
+                         SCHEMA_ATTR_EVALUATOR);
     else if (sscanf(abi, "%u.%u", &info.abi_major, &info.abi_minor) != 2)
         rc = larch_error_set(err, LARCH_EFORMAT, "%.*s: /%s/%s: %s '%s' is not MAJOR.MINOR",
                              SCHEMA_PATH_QUOTE, f->path, SCHEMA_RUNS, name, SCHEMA_ATTR_ABI_VERSION,
@@ -623,5 +630,23 @@ int results_file_read_curves(results_file *f, uint32_t run, uint64_t trial, floa
             memcpy(outs[i], row, f->max_epochs * sizeof *row);
     }
     free(row);
+    return rc;
+}
+
+int results_file_root_double(results_file *f, const char *name, double *out, larch_error *err)
+{
+    if (!f || !name || !out)
+        return larch_error_set(err, LARCH_EINVAL, "results_file_root_double: NULL argument");
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    int rc = LARCH_OK;
+    htri_t exists = H5Aexists(f->file, name);
+    if (exists == 0)
+        rc = larch_error_set(err, LARCH_ENOTFOUND, "%.*s: no root attribute '%s'",
+                             SCHEMA_PATH_QUOTE, f->path, name);
+    else if (exists < 0 || read_attr(f->file, name, H5T_NATIVE_DOUBLE, out) < 0)
+        rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read the root attribute '%s' as a "
+                         "number", name);
+    schema_quiet_end(&quiet);
     return rc;
 }

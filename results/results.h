@@ -32,11 +32,12 @@ typedef struct results_trial {
     uint64_t flops;       /* multiply-adds per image, forward */
     double latency_ms;    /* inference per image */
     double train_seconds; /* training wall time (the original's when cached) */
-    double cost_seconds;  /* training seconds charged to the run's budget (0 when cached) */
+    double cost_seconds;  /* training seconds charged to the run's budget by this trial */
     double started_s;     /* seconds since the experiment started */
     double finished_s;
     uint32_t n_epochs;                 /* valid entries of this row's curves */
     char arch[LARCH_ARCH_STRING_SIZE]; /* larch_arch_to_string form */
+    double charged_seconds;            /* sum of cost_seconds of the run up to this trial */
 } results_trial;
 
 typedef struct results_run_info {
@@ -45,7 +46,8 @@ typedef struct results_run_info {
     char strategy_version[RESULTS_NAME_SIZE]; /* plugin's own version */
     uint32_t abi_major, abi_minor;            /* the plugin's ABI */
     uint64_t seed;
-    uint32_t seed_index; /* 0..seeds-1 */
+    uint32_t seed_index;               /* 0..seeds-1 */
+    char evaluator[RESULTS_NAME_SIZE]; /* "train" or "table"; "" is written as "train" */
 } results_run_info;
 
 typedef struct results_experiment_info {
@@ -58,6 +60,10 @@ typedef struct results_experiment_info {
     uint32_t max_epochs; /* width of the curves datasets */
     uint32_t n_runs;
     const results_run_info *runs;
+    /* Replays only (else NULL): the table file, its best architecture's mean validation
+     * accuracy over its seeds and that architecture's mean test accuracy (regret baselines). */
+    const char *table_path;
+    double table_best_val_accuracy, table_best_test_accuracy;
 } results_experiment_info;
 
 typedef struct results_writer results_writer;
@@ -82,6 +88,17 @@ int results_writer_create(const char *path, const results_experiment_info *info,
 int results_writer_append(results_writer *w, uint32_t run, const results_trial *row,
                           const larch_arch *arch, const float *train_loss, const float *val_curve,
                           larch_error *err);
+
+/* Appends n trials (rows[i].trial = the run's count + i) to run `run` with the same two
+ * flushed phases as results_writer_append, but one flush per phase for the whole block: replays
+ * append tens of thousands of trials a second, which a flush per trial (~60 us) would not allow.
+ * A kill -9 loses at most the block in flight. archs holds n architectures; train_loss[i] and
+ * val_curve[i] hold rows[i].n_epochs values (either array, or any entry, may be NULL: NaN).
+ * Checks every row first (as results_writer_append) and writes nothing if one is bad; n == 0 is
+ * a no-op. */
+int results_writer_append_block(results_writer *w, uint32_t run, const results_trial *rows,
+                                const larch_arch *archs, size_t n, const float *const *train_loss,
+                                const float *const *val_curve, larch_error *err);
 
 /* Overwrites the run's run_state scalar and flushes. */
 int results_writer_set_run_state(results_writer *w, uint32_t run, results_run_state state,
@@ -142,5 +159,10 @@ int results_file_read_arch(results_file *f, uint32_t run, uint64_t trial, larch_
  * row does not exist yet. */
 int results_file_read_curves(results_file *f, uint32_t run, uint64_t trial, float *train_loss,
                              float *val_curve, larch_error *err);
+
+/* The numeric root attribute `name` converted to double (e.g. table_best_val_accuracy, present
+ * only in some files). LARCH_ENOTFOUND when the file has no such attribute, LARCH_EFORMAT when it
+ * is not a number; *out is untouched on error. */
+int results_file_root_double(results_file *f, const char *name, double *out, larch_error *err);
 
 #endif

@@ -22,6 +22,10 @@
 #define SCHEMA_ATTR_CONFIG_PATH "config_path"
 #define SCHEMA_ATTR_MAX_EPOCHS "max_epochs"
 #define SCHEMA_ATTR_N_RUNS "n_runs"
+/* Replays only: the table and its best architecture (mean over its seeds). */
+#define SCHEMA_ATTR_TABLE_PATH "table_path"
+#define SCHEMA_ATTR_TABLE_BEST_VAL "table_best_val_accuracy"
+#define SCHEMA_ATTR_TABLE_BEST_TEST "table_best_test_accuracy"
 
 #define SCHEMA_CONFIG "config"
 
@@ -40,6 +44,7 @@
 /* SCHEMA_ATTR_SEED is shared with the root. */
 #define SCHEMA_ATTR_SEED_INDEX "seed_index"
 #define SCHEMA_ATTR_RUN_INDEX "run_index"
+#define SCHEMA_ATTR_EVALUATOR "evaluator"
 
 #define SCHEMA_TRIALS "trials"
 #define SCHEMA_ARCH "arch"
@@ -129,6 +134,7 @@ static const struct schema_field {
     {"finished_s", offsetof(results_trial, finished_s), SK_F64},
     {"n_epochs", offsetof(results_trial, n_epochs), SK_U32},
     {"arch", offsetof(results_trial, arch), SK_ARCH},
+    {"charged_seconds", offsetof(results_trial, charged_seconds), SK_F64},
 };
 #define SCHEMA_N_TRIAL_FIELDS (sizeof schema_trial_fields / sizeof schema_trial_fields[0])
 

@@ -11,6 +11,7 @@
 #include "results.h"
 #include "schema.h"
 
+/* A run's datasets are open only while the run is being written (see open_run). */
 typedef struct writer_run {
     hid_t trials, arch, train_loss, val_curve, run_state, checkpoint, checkpoint_size;
     uint64_t n_trials;            /* rows of `trials` written */
@@ -29,6 +30,11 @@ struct results_writer {
     uint32_t n_runs;
     writer_run *runs;
     float *curve_row; /* scratch row, curve_width floats */
+    /* Scratch of append_block, grown to the largest block so far. */
+    size_t block_capacity;
+    results_trial *block_rows;
+    uint8_t *block_arch;
+    float *block_loss, *block_val;
     char *path;
 };
 
@@ -39,25 +45,36 @@ static void close_id(hid_t *id, herr_t (*close_fn)(hid_t), int *failed)
     *id = H5I_INVALID_HID;
 }
 
+/* Closes the run's datasets (those open); returns nonzero if a close failed. */
+static int close_run(writer_run *r)
+{
+    int failed = 0;
+    close_id(&r->trials, H5Dclose, &failed);
+    close_id(&r->arch, H5Dclose, &failed);
+    close_id(&r->train_loss, H5Dclose, &failed);
+    close_id(&r->val_curve, H5Dclose, &failed);
+    close_id(&r->run_state, H5Dclose, &failed);
+    close_id(&r->checkpoint, H5Dclose, &failed);
+    close_id(&r->checkpoint_size, H5Dclose, &failed);
+    return failed;
+}
+
 /* Closes every handle of w and frees it; returns nonzero if a close failed. */
 static int destroy(results_writer *w)
 {
     int failed = 0;
-    for (uint32_t i = 0; w->runs && i < w->n_runs; i++) {
-        writer_run *r = &w->runs[i];
-        close_id(&r->trials, H5Dclose, &failed);
-        close_id(&r->arch, H5Dclose, &failed);
-        close_id(&r->train_loss, H5Dclose, &failed);
-        close_id(&r->val_curve, H5Dclose, &failed);
-        close_id(&r->run_state, H5Dclose, &failed);
-        close_id(&r->checkpoint, H5Dclose, &failed);
-        close_id(&r->checkpoint_size, H5Dclose, &failed);
-    }
+    for (uint32_t i = 0; w->runs && i < w->n_runs; i++)
+        if (close_run(&w->runs[i]))
+            failed = 1;
     close_id(&w->trial_type, H5Tclose, &failed);
     close_id(&w->run_state_type, H5Tclose, &failed);
     close_id(&w->file, H5Fclose, &failed);
     free(w->runs);
     free(w->curve_row);
+    free(w->block_rows);
+    free(w->block_arch);
+    free(w->block_loss);
+    free(w->block_val);
     free(w->path);
     free(w);
     return failed;
@@ -175,6 +192,13 @@ static int write_root(results_writer *w, const results_experiment_info *info)
         write_u32_attr(root, SCHEMA_ATTR_MAX_EPOCHS, info->max_epochs) < 0 ||
         write_u32_attr(root, SCHEMA_ATTR_N_RUNS, info->n_runs) < 0)
         return -1;
+    if (info->table_path &&
+        (write_string_attr(root, SCHEMA_ATTR_TABLE_PATH, info->table_path) < 0 ||
+         write_attr(root, SCHEMA_ATTR_TABLE_BEST_VAL, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                    &info->table_best_val_accuracy) < 0 ||
+         write_attr(root, SCHEMA_ATTR_TABLE_BEST_TEST, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                    &info->table_best_test_accuracy) < 0))
+        return -1;
 
     /* The config as one fixed-length string sized to the text (+1 so "" is representable). */
     const char *text = info->config_text ? info->config_text : "";
@@ -243,7 +267,9 @@ static int create_run(results_writer *w, hid_t runs, writer_run *r, const result
         write_string_attr(group, SCHEMA_ATTR_ABI_VERSION, abi) < 0 ||
         write_u64_attr(group, SCHEMA_ATTR_SEED, info->seed) < 0 ||
         write_u32_attr(group, SCHEMA_ATTR_SEED_INDEX, info->seed_index) < 0 ||
-        write_u32_attr(group, SCHEMA_ATTR_RUN_INDEX, index) < 0)
+        write_u32_attr(group, SCHEMA_ATTR_RUN_INDEX, index) < 0 ||
+        write_string_attr(group, SCHEMA_ATTR_EVALUATOR,
+                          info->evaluator[0] ? info->evaluator : "train") < 0)
         goto out;
 
     results_trial fill_row;
@@ -320,7 +346,8 @@ static int check_info(const char *path, const results_experiment_info *info, lar
     for (uint32_t i = 0; i < info->n_runs; i++) {
         const results_run_info *r = &info->runs[i];
         if (!terminated(r->name, sizeof r->name) || !terminated(r->strategy, sizeof r->strategy) ||
-            !terminated(r->strategy_version, sizeof r->strategy_version))
+            !terminated(r->strategy_version, sizeof r->strategy_version) ||
+            !terminated(r->evaluator, sizeof r->evaluator))
             return larch_error_set(err, LARCH_EINVAL, "%s: run %u: a name is not NUL-terminated",
                                    path, i);
         if (!r->name[0] || strchr(r->name, '/') || !strcmp(r->name, "."))
@@ -377,9 +404,11 @@ int results_writer_create(const char *path, const results_experiment_info *info,
     hid_t runs = H5I_INVALID_HID;
     w->trial_type = schema_trial_type(0);
     w->run_state_type = schema_run_state_type();
+    /* Evict on close: a closed run's metadata leaves the cache (see open_run). */
     if (fapl < 0 || trial_file_type < 0 || run_state_file_type < 0 || w->trial_type < 0 ||
         w->run_state_type < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
+        H5Pset_evict_on_close(fapl, 1) < 0) {
         what = "cannot set up HDF5 types and properties";
         goto out;
     }
@@ -403,7 +432,8 @@ int results_writer_create(const char *path, const results_experiment_info *info,
     }
     for (uint32_t i = 0; i < w->n_runs; i++)
         if (create_run(w, runs, &w->runs[i], &info->runs[i], i, trial_file_type,
-                       run_state_file_type) < 0) {
+                       run_state_file_type) < 0 ||
+            close_run(&w->runs[i])) {
             rc = schema_fail(err, LARCH_EIO, path, "cannot create /runs/%s", info->runs[i].name);
             goto out;
         }
@@ -435,9 +465,10 @@ out:
 
 /* ---- appending ---- */
 
-/* Extends ds to `row`+1 rows (never shrinks it: a failed append may have left it longer) and
- * writes one row of `width` elements (width 0: a 1-D dataset). */
-static int write_row(hid_t ds, uint64_t row, hsize_t width, hid_t mem_type, const void *data)
+/* Extends ds to `row`+`n` rows (never shrinks it: a failed append may have left it longer) and
+ * writes n rows of `width` elements from row `row` (width 0: a 1-D dataset). */
+static int write_rows(hid_t ds, uint64_t row, hsize_t n, hsize_t width, hid_t mem_type,
+                      const void *data)
 {
     int rank = width ? 2 : 1;
     hsize_t dims[2], maxdims[2];
@@ -448,18 +479,25 @@ static int write_row(hid_t ds, uint64_t row, hsize_t width, hid_t mem_type, cons
     H5Sclose(space);
     if (got != rank)
         return -1;
-    if (dims[0] < row + 1) {
-        dims[0] = row + 1;
+    if (dims[0] < row + n) {
+        dims[0] = row + n;
         if (H5Dset_extent(ds, dims) < 0)
             return -1;
     }
-    hsize_t start[2] = {row, 0}, count[2] = {1, width};
+    hsize_t start[2] = {row, 0}, count[2] = {n, width};
     hid_t file_space = H5Dget_space(ds);
     hid_t mem_space = H5Screate_simple(rank, count, NULL);
+    /* A conversion buffer the size of the data: HDF5's default (1 MiB, zeroed on every write
+     * that converts, as the trials compound does) cost more than a replay's whole block. */
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    size_t bytes = (size_t)n * (width ? (size_t)width : 1) * H5Tget_size(mem_type);
     herr_t rc = -1;
-    if (file_space >= 0 && mem_space >= 0 &&
+    if (file_space >= 0 && mem_space >= 0 && dxpl >= 0 &&
+        H5Pset_buffer(dxpl, bytes, NULL, NULL) >= 0 &&
         H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
-        rc = H5Dwrite(ds, mem_type, mem_space, file_space, H5P_DEFAULT, data);
+        rc = H5Dwrite(ds, mem_type, mem_space, file_space, dxpl, data);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
     if (mem_space >= 0)
         H5Sclose(mem_space);
     if (file_space >= 0)
@@ -467,39 +505,104 @@ static int write_row(hid_t ds, uint64_t row, hsize_t width, hid_t mem_type, cons
     return rc < 0 ? -1 : 0;
 }
 
-static int write_curve(results_writer *w, hid_t ds, uint64_t row, const float *values, uint32_t n)
+static int write_row(hid_t ds, uint64_t row, hsize_t width, hid_t mem_type, const void *data)
+{
+    return write_rows(ds, row, 1, width, mem_type, data);
+}
+
+/* out (curve_width floats) := the n values, NaN after them. */
+static void pad_curve(const results_writer *w, float *out, const float *values, uint32_t n)
 {
     for (uint32_t e = 0; e < w->curve_width; e++)
-        w->curve_row[e] = values && e < n ? values[e] : NAN;
+        out[e] = values && e < n ? values[e] : NAN;
+}
+
+static int write_curve(results_writer *w, hid_t ds, uint64_t row, const float *values, uint32_t n)
+{
+    pad_curve(w, w->curve_row, values, n);
     return write_row(ds, row, w->curve_width, H5T_NATIVE_FLOAT, w->curve_row);
 }
 
-static int check_run(const results_writer *w, uint32_t run, const char *fn, larch_error *err)
+/* Opens the run's datasets unless open. A metadata flush takes time in proportion to the entries
+ * of HDF5's metadata cache (HDF5 1.10 scans them all), and an open dataset keeps its entries
+ * there: with every run's datasets open, a replay of hundreds of short runs spent most of its
+ * time flushing. So a run is opened on first use and closed when it ends
+ * (results_writer_set_run_state), and the file evicts what a close releases. */
+static int open_run(const results_writer *w, writer_run *r)
+{
+    if (r->trials >= 0)
+        return 0;
+    hid_t group = H5Gopen2(w->file, SCHEMA_RUNS, H5P_DEFAULT);
+    hid_t run = group < 0 ? H5I_INVALID_HID : H5Gopen2(group, r->name, H5P_DEFAULT);
+    int rc = run < 0 ? -1 : 0;
+    struct {
+        hid_t *id;
+        const char *name;
+    } sets[] = {{&r->trials, SCHEMA_TRIALS},
+                {&r->arch, SCHEMA_ARCH},
+                {&r->train_loss, SCHEMA_TRAIN_LOSS},
+                {&r->val_curve, SCHEMA_VAL_CURVE},
+                {&r->run_state, SCHEMA_RUN_STATE},
+                {&r->checkpoint, SCHEMA_CHECKPOINT},
+                {&r->checkpoint_size, SCHEMA_CHECKPOINT_SIZE}};
+    for (size_t i = 0; rc == 0 && i < sizeof sets / sizeof sets[0]; i++)
+        if ((*sets[i].id = H5Dopen2(run, sets[i].name, H5P_DEFAULT)) < 0)
+            rc = -1;
+    if (run >= 0)
+        H5Gclose(run);
+    if (group >= 0)
+        H5Gclose(group);
+    if (rc < 0)
+        close_run(r);
+    return rc;
+}
+
+/* Checks run and opens its datasets. */
+static int check_run(results_writer *w, uint32_t run, const char *fn, larch_error *err)
 {
     if (!w)
         return larch_error_set(err, LARCH_EINVAL, "%s: NULL writer", fn);
     if (run >= w->n_runs)
         return larch_error_set(err, LARCH_ERANGE, "%s: %s: run %u does not exist (%u runs)",
                                w->path, fn, run, w->n_runs);
-    return LARCH_OK;
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    int rc = LARCH_OK;
+    if (open_run(w, &w->runs[run]) < 0)
+        rc = schema_fail(err, LARCH_EIO, w->path, "cannot open the datasets of /%s/%s", SCHEMA_RUNS,
+                         w->runs[run].name);
+    schema_quiet_end(&quiet);
+    return rc;
 }
 
-int results_writer_append(results_writer *w, uint32_t run, const results_trial *row,
-                          const larch_arch *arch, const float *train_loss, const float *val_curve,
-                          larch_error *err)
+/* Flushes one dataset: its chunks, then its metadata (extent, chunk index), which is all a SWMR
+ * reader needs to see what was written. H5Fflush would do the same for every open dataset of the
+ * file, a cost that grows with the number of runs (thousands of datasets in a large replay). */
+static int flush_dataset(hid_t ds)
 {
-    int rc = check_run(w, run, "append", err);
-    if (rc != LARCH_OK)
-        return rc;
-    writer_run *r = &w->runs[run];
-    if (!row || !arch)
-        return larch_error_set(err, LARCH_EINVAL, "%s: append: NULL row or arch", w->path);
-    if (row->run != run || row->trial != r->n_trials)
+    return H5Dflush(ds) < 0 ? -1 : 0;
+}
+
+/* Phase 1 of an append: the rows a trials row refers to. */
+static int flush_referenced(const writer_run *r)
+{
+    return flush_dataset(r->arch) < 0 || flush_dataset(r->train_loss) < 0 ||
+                   flush_dataset(r->val_curve) < 0
+               ? -1
+               : 0;
+}
+
+/* The checks of one row that is to become trial `expected` of run `run` (valid). */
+static int check_row(const results_writer *w, uint32_t run, const results_trial *row,
+                     const larch_arch *arch, uint64_t expected, larch_error *err)
+{
+    const writer_run *r = &w->runs[run];
+    if (row->run != run || row->trial != expected)
         return larch_error_set(err, LARCH_EINVAL,
                                "%s: append to run %u (%s): row says run %u trial %llu, expected "
                                "run %u trial %llu",
                                w->path, run, r->name, row->run, (unsigned long long)row->trial, run,
-                               (unsigned long long)r->n_trials);
+                               (unsigned long long)expected);
     if (arch->n != w->n_decisions)
         return larch_error_set(err, LARCH_EINVAL,
                                "%s: append to run %s: arch has %u decisions, the space %u", w->path,
@@ -517,6 +620,22 @@ int results_writer_append(results_writer *w, uint32_t run, const results_trial *
     if (row->status > LARCH_TRIAL_TIMEOUT)
         return larch_error_set(err, LARCH_EINVAL, "%s: append to run %s: unknown status %u",
                                w->path, r->name, row->status);
+    return LARCH_OK;
+}
+
+int results_writer_append(results_writer *w, uint32_t run, const results_trial *row,
+                          const larch_arch *arch, const float *train_loss, const float *val_curve,
+                          larch_error *err)
+{
+    int rc = check_run(w, run, "append", err);
+    if (rc != LARCH_OK)
+        return rc;
+    writer_run *r = &w->runs[run];
+    if (!row || !arch)
+        return larch_error_set(err, LARCH_EINVAL, "%s: append: NULL row or arch", w->path);
+    rc = check_row(w, run, row, arch, r->n_trials, err);
+    if (rc != LARCH_OK)
+        return rc;
     results_trial copy = *row;
     larch_arch_to_string(arch, copy.arch);
 
@@ -530,18 +649,103 @@ int results_writer_append(results_writer *w, uint32_t run, const results_trial *
         what = SCHEMA_TRAIN_LOSS;
     else if (write_curve(w, r->val_curve, row->trial, val_curve, row->n_epochs) < 0)
         what = SCHEMA_VAL_CURVE;
-    else if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
+    else if (flush_referenced(r) < 0)
         what = "flush";
     /* Phase 2: the trials row itself. */
     else if (write_row(r->trials, row->trial, 0, w->trial_type, &copy) < 0)
         what = SCHEMA_TRIALS;
-    else if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
+    else if (flush_dataset(r->trials) < 0)
         what = "flush";
     if (what)
         rc = schema_fail(err, LARCH_EIO, w->path, "cannot append trial %llu to /runs/%s/%s",
                          (unsigned long long)row->trial, r->name, what);
     else
         r->n_trials++;
+    schema_quiet_end(&quiet);
+    return rc;
+}
+
+/* Grows the append_block scratch to n rows; 0 or -1 (out of memory: the old scratch stays). */
+static int reserve_block(results_writer *w, size_t n)
+{
+    if (n <= w->block_capacity)
+        return 0;
+    size_t curves = w->curve_width * sizeof(float);
+    if (n > SIZE_MAX / (sizeof(results_trial) + LARCH_MAX_DECISIONS + 2 * curves))
+        return -1;
+    results_trial *rows = malloc(n * sizeof *rows);
+    uint8_t *arch = malloc(n * LARCH_MAX_DECISIONS);
+    float *loss = malloc(n * curves), *val = malloc(n * curves);
+    if (!rows || !arch || !loss || !val) {
+        free(rows);
+        free(arch);
+        free(loss);
+        free(val);
+        return -1;
+    }
+    free(w->block_rows);
+    free(w->block_arch);
+    free(w->block_loss);
+    free(w->block_val);
+    w->block_rows = rows;
+    w->block_arch = arch;
+    w->block_loss = loss;
+    w->block_val = val;
+    w->block_capacity = n;
+    return 0;
+}
+
+int results_writer_append_block(results_writer *w, uint32_t run, const results_trial *rows,
+                                const larch_arch *archs, size_t n, const float *const *train_loss,
+                                const float *const *val_curve, larch_error *err)
+{
+    int rc = check_run(w, run, "append_block", err);
+    if (rc != LARCH_OK || n == 0)
+        return rc;
+    writer_run *r = &w->runs[run];
+    if (!rows || !archs)
+        return larch_error_set(err, LARCH_EINVAL, "%s: append_block: NULL rows or archs", w->path);
+    for (size_t i = 0; i < n; i++) {
+        rc = check_row(w, run, &rows[i], &archs[i], r->n_trials + i, err);
+        if (rc != LARCH_OK)
+            return rc;
+    }
+    if (reserve_block(w, n) < 0)
+        return larch_error_set(err, LARCH_ENOMEM, "%s: out of memory for a block of %zu trials",
+                               w->path, n);
+    uint32_t width = w->curve_width;
+    for (size_t i = 0; i < n; i++) {
+        w->block_rows[i] = rows[i];
+        larch_arch_to_string(&archs[i], w->block_rows[i].arch);
+        memcpy(w->block_arch + i * w->n_decisions, archs[i].choice, w->n_decisions);
+        pad_curve(w, w->block_loss + i * width, train_loss ? train_loss[i] : NULL,
+                  rows[i].n_epochs);
+        pad_curve(w, w->block_val + i * width, val_curve ? val_curve[i] : NULL, rows[i].n_epochs);
+    }
+
+    uint64_t first = r->n_trials;
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    const char *what = NULL;
+    /* The same two phases as a single append: no trials row before its arch and curves. */
+    if (write_rows(r->arch, first, n, w->n_decisions, H5T_NATIVE_UINT8, w->block_arch) < 0)
+        what = SCHEMA_ARCH;
+    else if (write_rows(r->train_loss, first, n, width, H5T_NATIVE_FLOAT, w->block_loss) < 0)
+        what = SCHEMA_TRAIN_LOSS;
+    else if (write_rows(r->val_curve, first, n, width, H5T_NATIVE_FLOAT, w->block_val) < 0)
+        what = SCHEMA_VAL_CURVE;
+    else if (flush_referenced(r) < 0)
+        what = "flush";
+    else if (write_rows(r->trials, first, n, 0, w->trial_type, w->block_rows) < 0)
+        what = SCHEMA_TRIALS;
+    else if (flush_dataset(r->trials) < 0)
+        what = "flush";
+    if (what)
+        rc = schema_fail(err, LARCH_EIO, w->path, "cannot append trials %llu..%llu to /runs/%s/%s",
+                         (unsigned long long)first, (unsigned long long)(first + n - 1), r->name,
+                         what);
+    else
+        r->n_trials += n;
     schema_quiet_end(&quiet);
     return rc;
 }
@@ -556,25 +760,29 @@ int results_writer_set_run_state(results_writer *w, uint32_t run, results_run_st
         return larch_error_set(err, LARCH_EINVAL, "%s: run state %d is not one of 0..%d", w->path,
                                (int)state, RESULTS_RUN_ABORTED);
     uint8_t value = (uint8_t)state;
+    writer_run *r = &w->runs[run];
     schema_quiet quiet;
     schema_quiet_begin(&quiet);
-    if (H5Dwrite(w->runs[run].run_state, w->run_state_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) <
-            0 ||
-        H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-        rc = schema_fail(err, LARCH_EIO, w->path, "cannot write /runs/%s/%s", w->runs[run].name,
+    if (H5Dwrite(r->run_state, w->run_state_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0 ||
+        flush_dataset(r->run_state) < 0)
+        rc = schema_fail(err, LARCH_EIO, w->path, "cannot write /runs/%s/%s", r->name,
                          SCHEMA_RUN_STATE);
+    /* A run that ended is normally not written again (if it is, it is reopened). */
+    else if ((state == RESULTS_RUN_FINISHED || state == RESULTS_RUN_ABORTED) && close_run(r))
+        rc = schema_fail(err, LARCH_EIO, w->path, "cannot close the datasets of /%s/%s",
+                         SCHEMA_RUNS, r->name);
     schema_quiet_end(&quiet);
     return rc;
 }
 
-static int write_checkpoint_size(results_writer *w, writer_run *r, uint64_t size)
+static int write_checkpoint_size(writer_run *r, uint64_t size)
 {
     if (H5Dwrite(r->checkpoint_size, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &size) < 0)
         return -1;
-    return H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0 ? -1 : 0;
+    return flush_dataset(r->checkpoint_size);
 }
 
-static int write_checkpoint_bytes(results_writer *w, writer_run *r, const void *bytes, hsize_t size)
+static int write_checkpoint_bytes(writer_run *r, const void *bytes, hsize_t size)
 {
     if (r->checkpoint_capacity < size) {
         if (H5Dset_extent(r->checkpoint, &size) < 0)
@@ -594,7 +802,7 @@ static int write_checkpoint_bytes(results_writer *w, writer_run *r, const void *
         H5Sclose(file_space);
     if (rc < 0)
         return -1;
-    return H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0 ? -1 : 0;
+    return flush_dataset(r->checkpoint);
 }
 
 int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *bytes, size_t size,
@@ -611,9 +819,8 @@ int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *
     schema_quiet_begin(&quiet);
     /* Size 0 first: the bytes are overwritten in place, and a reader must never take a mix of
      * old and new bytes for a checkpoint. */
-    if (write_checkpoint_size(w, r, 0) < 0 ||
-        (size && write_checkpoint_bytes(w, r, bytes, size) < 0) ||
-        (size && write_checkpoint_size(w, r, size) < 0))
+    if (write_checkpoint_size(r, 0) < 0 || (size && write_checkpoint_bytes(r, bytes, size) < 0) ||
+        (size && write_checkpoint_size(r, size) < 0))
         rc = schema_fail(err, LARCH_EIO, w->path,
                          "cannot save the checkpoint of /runs/%s (%zu bytes)", r->name, size);
     schema_quiet_end(&quiet);

@@ -33,6 +33,7 @@ static void make_space(larch_space *sp)
 static int write_run(results_writer *w, uint32_t run, larch_error *err)
 {
     int rc = results_writer_set_run_state(w, run, RESULTS_RUN_RUNNING, err);
+    double charged = 0;
     for (uint32_t t = 0; rc == LARCH_OK && t < N_TRIALS; t++) {
         larch_arch arch = {.n = 6};
         for (uint32_t d = 0; d < arch.n; d++)
@@ -51,6 +52,8 @@ static int write_run(results_writer *w, uint32_t run, larch_error *err)
         row.latency_ms = 0.25 * (t + 1);
         row.train_seconds = 1.5 * (t + 1);
         row.cost_seconds = row.cached ? 0 : row.train_seconds;
+        charged += row.cost_seconds;
+        row.charged_seconds = charged;
         row.started_s = 10.0 * t;
         row.finished_s = row.started_s + row.train_seconds;
         row.n_epochs = 1 + t % MAX_EPOCHS;

@@ -108,6 +108,12 @@ Test(config, defaults_fill_an_empty_file)
     cr_expect_eq(cfg.recipe.cosine, 1);
     cr_expect_eq(cfg.threads, 1);
     cr_expect_str_eq(cfg.plugin_path, "");
+    cr_expect_eq(cfg.budget_seconds, 0);
+    cr_expect_eq(cfg.evaluator_table, 0);
+    cr_expect_str_eq(cfg.table_path, "");
+    cr_expect_eq(cfg.tabulate_seeds, 2);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    cr_expect_eq(cfg.tabulate_workers, online < 1 ? 1 : online > 256 ? 256 : (uint32_t)online);
     /* The effective text spells out every default. */
     cr_assert_not_null(cfg.text);
     cr_expect(strstr(cfg.text, "epochs = 1;"), "%s", cfg.text);
@@ -201,7 +207,7 @@ Test(config, unknown_top_level_key)
 {
     expect_error("budget = { trials = 3; };\ntrian = { epochs = 1; };\n", LARCH_ENOTFOUND, 2,
                  "unknown key 'trian' (known: experiment, budget, objective, space, data, train, "
-                 "plugins, strategies, opsets)");
+                 "evaluator, tabulate, plugins, strategies, opsets)");
 }
 
 Test(config, unknown_key_inside_a_group)
@@ -553,5 +559,94 @@ Test(config, demo_config_loads)
     cr_assert_eq(rc, LARCH_OK, "%s", err.message);
     cr_expect_str_eq(cfg.strategies[0], "random");
     cr_expect_eq(cfg.seeds, 2);
+    host_config_release(&cfg);
+}
+
+Test(config, budget_evaluator_and_tabulate_keys)
+{
+    const char *text = "budget = { trials = 0; seconds = 3600; };\n"
+                       "evaluator = { type = \"table\"; table = \"tables/c3.h5\"; };\n"
+                       "tabulate = { seeds = 3; workers = 5; };\n";
+    host_config cfg;
+    larch_error err;
+    cr_assert_eq(load_text(text, NULL, 0, &cfg, &err), LARCH_OK, "%s", err.message);
+    cr_expect_eq(cfg.trials, 0);
+    cr_expect_float_eq(cfg.budget_seconds, 3600, 1e-9);
+    cr_expect_eq(cfg.evaluator_table, 1);
+    /* A relative table path in the file is relative to the file's directory. */
+    char want[256];
+    snprintf(want, sizeof want, "%s/tables/c3.h5", dir);
+    cr_expect_str_eq(cfg.table_path, want);
+    cr_expect_eq(cfg.tabulate_seeds, 3);
+    cr_expect_eq(cfg.tabulate_workers, 5);
+    cr_expect(strstr(cfg.text, "seconds = 3600"), "%s", cfg.text);
+    host_config_release(&cfg);
+
+    /* Absolute paths are kept; a --set path is relative to the working directory. */
+    cr_assert_eq(load_text("evaluator = { type = \"table\"; table = \"/abs/t.h5\"; };\n", NULL, 0,
+                           &cfg, &err),
+                 LARCH_OK, "%s", err.message);
+    cr_expect_str_eq(cfg.table_path, "/abs/t.h5");
+    host_config_release(&cfg);
+    const char *sets[] = {"evaluator.type=table", "evaluator.table=rel/t.h5", "budget.seconds=1.5"};
+    cr_assert_eq(load_text("", sets, 3, &cfg, &err), LARCH_OK, "%s", err.message);
+    cr_expect_str_eq(cfg.table_path, "rel/t.h5");
+    cr_expect_eq(cfg.evaluator_table, 1);
+    cr_expect_float_eq(cfg.budget_seconds, 1.5, 1e-12);
+    host_config_release(&cfg);
+
+    /* A table path with the train evaluator is kept (tabulate writes it) but not used. */
+    cr_assert_eq(load_text("evaluator = { table = \"t.h5\"; };\n", NULL, 0, &cfg, &err), LARCH_OK,
+                 "%s", err.message);
+    cr_expect_eq(cfg.evaluator_table, 0);
+    snprintf(want, sizeof want, "%s/t.h5", dir);
+    cr_expect_str_eq(cfg.table_path, want);
+    host_config_release(&cfg);
+}
+
+Test(config, budget_evaluator_and_tabulate_errors)
+{
+    expect_error("budget = {\n  trials = 0;\n};\n", LARCH_ERANGE, 2,
+                 "budget.trials: 0 (no trial limit) needs budget.seconds > 0");
+    expect_error("budget = {\n  trials = 0;\n  seconds = 0;\n};\n", LARCH_ERANGE, 2,
+                 "budget.trials: 0 (no trial limit) needs budget.seconds > 0");
+    expect_error("budget = { seconds = -1; };\n", LARCH_ERANGE, 1,
+                 "budget.seconds: expected a float >= 0, got -1");
+    expect_error("budget = { seconds = \"1h\"; };\n", LARCH_ETYPE, 1,
+                 "budget.seconds: expected a float >= 0, got a string");
+    expect_error("\nevaluator = {\n  type = \"table\";\n};\n", LARCH_EINVAL, 3,
+                 "evaluator.type: \"table\" needs evaluator.table");
+    expect_error("evaluator = { type = \"table\"; table = \"\"; };\n", LARCH_EINVAL, 1,
+                 "evaluator.type: \"table\" needs evaluator.table");
+    expect_error("evaluator = { type = \"tabular\"; };\n", LARCH_ERANGE, 1,
+                 "evaluator.type: expected one of \"train\", \"table\", got \"tabular\"");
+    expect_error("evaluator = { tabel = \"x\"; };\n", LARCH_ENOTFOUND, 1,
+                 "unknown key 'evaluator.tabel' (known in evaluator: type, table)");
+    expect_error("tabulate = { seeds = 17; };\n", LARCH_ERANGE, 1,
+                 "tabulate.seeds: expected an integer in 1..16, got 17");
+    expect_error("tabulate = { seeds = 0; };\n", LARCH_ERANGE, 1,
+                 "tabulate.seeds: expected an integer in 1..16, got 0");
+    expect_error("tabulate = { workers = 257; };\n", LARCH_ERANGE, 1,
+                 "tabulate.workers: expected an integer in 0..256, got 257");
+    expect_error("tabulate = {\n workers = -1; };\n", LARCH_ERANGE, 2,
+                 "tabulate.workers: expected an integer in 0..256, got -1");
+    expect_set_error("evaluator.type=table", LARCH_EINVAL,
+                     "--set evaluator.type=table: evaluator.type: \"table\" needs evaluator.table");
+    expect_set_error("budget.trials=0", LARCH_ERANGE,
+                     "--set budget.trials=0: budget.trials: 0 (no trial limit) needs "
+                     "budget.seconds > 0");
+}
+
+Test(config, replay_example_loads)
+{
+    host_config cfg;
+    larch_error err = {0};
+    int rc = host_config_load(&cfg, LARCH_TEST_SOURCE_DIR "/examples/nb201-fmnist-replay.cfg", NULL,
+                              0, &err);
+    cr_assert_eq(rc, LARCH_OK, "%s", err.message);
+    cr_expect_eq(cfg.evaluator_table, 1);
+    cr_expect_str_eq(cfg.table_path, LARCH_TEST_SOURCE_DIR "/examples/../nb201-fmnist.h5");
+    cr_expect_eq(cfg.trials, 0);
+    cr_expect_gt(cfg.budget_seconds, 0);
     host_config_release(&cfg);
 }

@@ -189,20 +189,41 @@ Test(e2e, grid_exhausts_a_tiny_space_and_cache_answers_repeats)
     cr_assert_eq(
         larch("run tiny.cfg -o tiny.h5 --quiet --set space.nodes=2 --set budget.trials=12"), 0,
         "%s", output());
-    size_t n = 0;
-    results_trial *grid = read_trials("tiny.h5", 0, &n, NULL);
-    cr_assert_eq(n, 5, "grid must stop with DONE after the 5 architectures, got %zu", n);
-    for (size_t i = 0; i < n; i++)
+    size_t n = 0, n_grid = 0;
+    results_trial *grid = read_trials("tiny.h5", 0, &n_grid, NULL);
+    cr_assert_eq(n_grid, 5, "grid must stop with DONE after the 5 architectures, got %zu", n_grid);
+    double charged = 0;
+    for (size_t i = 0; i < n_grid; i++) {
         for (size_t j = 0; j < i; j++)
             cr_assert_str_neq(grid[i].arch, grid[j].arch);
-    free(grid);
+        cr_assert_eq(grid[i].cached, 0);
+        cr_assert_gt(grid[i].cost_seconds, 0);
+        cr_assert_eq(grid[i].cost_seconds, grid[i].train_seconds);
+        charged += grid[i].cost_seconds;
+        cr_assert_eq(grid[i].charged_seconds, charged);
+    }
     results_trial *rnd = read_trials("tiny.h5", 1, &n, NULL);
     cr_assert_eq(n, 12);
-    /* Every arch was trained by the grid run already, so all of random's trials are cached. */
+    /* Every arch was trained by the grid run already, so all of random's trials are cached. But
+     * fairness: random pays the grid's recorded seconds for the first proposal of each arch in
+     * its own run; only its repeats are free. */
+    charged = 0;
     for (size_t i = 0; i < n; i++) {
         cr_assert_eq(rnd[i].cached, 1, "trial %zu", i);
-        cr_assert_eq(rnd[i].cost_seconds, 0);
+        const results_trial *trained = NULL;
+        for (size_t j = 0; j < n_grid; j++)
+            if (!strcmp(grid[j].arch, rnd[i].arch))
+                trained = &grid[j];
+        cr_assert_not_null(trained);
+        cr_assert_eq(rnd[i].train_seconds, trained->train_seconds);
+        int repeat = 0;
+        for (size_t j = 0; j < i; j++)
+            repeat |= !strcmp(rnd[j].arch, rnd[i].arch);
+        cr_assert_eq(rnd[i].cost_seconds, repeat ? 0 : trained->train_seconds, "trial %zu", i);
+        charged += rnd[i].cost_seconds;
+        cr_assert_eq(rnd[i].charged_seconds, charged);
     }
+    free(grid);
     free(rnd);
 }
 
@@ -220,6 +241,58 @@ Test(e2e, config_errors_exit_2_with_file_and_line)
     cr_assert(strstr(output(), "nosuch"), "%s", output());
     cr_assert_eq(larch("run typo.cfg --set strategies.random.no_repaet=true"), 2);
     cr_assert(strstr(output(), "no_repaet"), "%s", output());
+
+    write_config("notable", "\"random\"", "evaluator = {\n  type = \"table\";\n};");
+    cr_assert_eq(larch("run notable.cfg"), 2);
+    cr_assert(strstr(output(), "notable.cfg:7: evaluator.type: \"table\" needs evaluator.table"),
+              "%s", output());
+    write_config("nobound", "\"random\"", NULL);
+    cr_assert_eq(larch("run nobound.cfg --set budget.trials=0"), 2);
+    cr_assert(strstr(output(), "needs budget.seconds > 0"), "%s", output());
+    write_config("missing", "\"random\"", "evaluator = { type = \"table\"; table = \"no.h5\"; };");
+    cr_assert_neq(larch("run missing.cfg"), 0);
+    cr_assert(strstr(output(), "no.h5"), "%s", output());
+}
+
+/* The whole replay workflow with the binary: tabulate a tiny space, replay it, report. */
+Test(e2e, tabulate_then_replay_then_report)
+{
+    need_fashion();
+    /* nodes = 2: five architectures, trained once each. */
+    write_config("tab", "\"random\", \"grid\"",
+                 "tabulate = { seeds = 1; workers = 2; };\n"
+                 "evaluator = { type = \"table\"; table = \"tiny-table.h5\"; };\n"
+                 "strategies = { random = { no_repeat = false; }; };");
+    cr_assert_eq(larch("tabulate tab.cfg -o tiny-table.h5 --quiet --set space.nodes=2"), 0, "%s",
+                 output());
+    cr_assert_eq(larch("run tab.cfg -o replay.h5 --quiet --set space.nodes=2 "
+                       "--set experiment.seeds=2 --set budget.trials=8"),
+                 0, "%s", output());
+    results_file *f = NULL;
+    size_t n = 0;
+    results_trial *rows = read_trials("replay.h5", 0, &n, &f);
+    cr_assert_eq(n, 8);
+    cr_assert_str_eq(results_file_run(f, 0)->evaluator, "table");
+    double charged = 0;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(rows[i].cached, 0);
+        cr_assert_gt(rows[i].train_seconds, 0);
+        cr_assert_eq(rows[i].cost_seconds, rows[i].train_seconds);
+        charged += rows[i].cost_seconds;
+        cr_assert_eq(rows[i].charged_seconds, charged);
+    }
+    double best = 0;
+    larch_error err = {0};
+    cr_assert_eq(results_file_root_double(f, "table_best_val_accuracy", &best, &err), LARCH_OK,
+                 "%s", err.message);
+    cr_assert(best > 0.1 && best <= 1, "%g", best);
+    free(rows);
+    results_file_close(f);
+    cr_assert_eq(larch("report replay.h5"), 0, "%s", output());
+    /* A table of another space is refused before anything runs. */
+    cr_assert_eq(larch("run tab.cfg -o other.h5 --quiet --set space.nodes=3"), 2);
+    cr_assert(strstr(output(), "tiny-table.h5: the table was made for another space"), "%s",
+              output());
 }
 
 /* Polls path until the first run has at least want trials or the deadline passes. */

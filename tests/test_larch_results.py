@@ -25,7 +25,8 @@ def check_load(path, lr):
     for col in ["run_name", "trial", "run", "status", "cached", "score", "val_accuracy",
                 "test_accuracy", "params", "flops", "latency_ms", "train_seconds",
                 "cost_seconds", "started_s", "finished_s", "n_epochs", "arch", "train_loss",
-                "val_accuracy_curve", "strategy", "strategy_version", "seed", "seed_index"]:
+                "val_accuracy_curve", "strategy", "strategy_version", "seed", "seed_index",
+                "charged_seconds", "evaluator"]:
         assert col in df.columns, col
     assert list(df["run_name"].unique()) == RUN_NAMES
     assert df["trial"].dtype == np.uint64 and df["params"].dtype == np.uint64
@@ -40,6 +41,9 @@ def check_load(path, lr):
     assert list(df["strategy_version"].unique()) == ["1.0.0", "1.1.0"]
     assert list(df["seed"].unique()) == [1234, 1235]
     assert (df["seed_index"] == 0).all()
+    assert (df["evaluator"] == "train").all()
+    for _, run in df.groupby("run_name"):
+        assert np.allclose(run["charged_seconds"], np.cumsum(run["cost_seconds"]))
     for _, row in df.iterrows():
         n = int(row["n_epochs"])
         assert n == 1 + int(row["trial"]) % MAX_EPOCHS

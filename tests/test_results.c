@@ -74,6 +74,8 @@ static results_experiment_info make_info(uint32_t n_runs, uint32_t max_epochs)
         run_infos[i].seed = 0xfedcba9876543210ull + i; /* above INT64_MAX on purpose */
         run_infos[i].seed_index = i;
     }
+    /* Run 0 leaves evaluator empty: written as "train". */
+    snprintf(run_infos[1].evaluator, RESULTS_NAME_SIZE, "table");
     return (results_experiment_info){.config_text = config_text,
                                      .config_path = "test.cfg",
                                      .larch_version = "0.1.0-test",
@@ -111,6 +113,7 @@ static void make_sample(uint32_t run, uint64_t t, sample *s)
     r->latency_ms = 0.125 * (double)(t + 1);
     r->train_seconds = 3.5 + (double)t;
     r->cost_seconds = r->cached ? 0 : r->train_seconds;
+    r->charged_seconds = 10.0 * (double)t + 0.25 * run;
     r->started_s = 100.0 * (double)t + run;
     r->finished_s = r->started_s + r->train_seconds;
     r->n_epochs = (uint32_t)((t + run) % (MAX_EPOCHS + 1)); /* 0..MAX_EPOCHS */
@@ -147,6 +150,7 @@ static void assert_trial_eq(const results_trial *got, const results_trial *want)
     cr_assert_eq(got->latency_ms, want->latency_ms);
     cr_assert_eq(got->train_seconds, want->train_seconds);
     cr_assert_eq(got->cost_seconds, want->cost_seconds);
+    cr_assert_eq(got->charged_seconds, want->charged_seconds);
     cr_assert_eq(got->started_s, want->started_s);
     cr_assert_eq(got->finished_s, want->finished_s);
     cr_assert_eq(got->n_epochs, want->n_epochs);
@@ -250,6 +254,7 @@ Test(results, round_trip)
         cr_assert_eq(ri->abi_minor, run_infos[run].abi_minor);
         cr_assert_eq(ri->seed, run_infos[run].seed);
         cr_assert_eq(ri->seed_index, run_infos[run].seed_index);
+        cr_assert_str_eq(ri->evaluator, run ? "table" : "train");
         assert_run_matches(f, run, n_trials[run]);
     }
 
@@ -279,6 +284,63 @@ Test(results, round_trip)
     cr_assert_eq(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0, "HDF5 objects left open");
 }
 
+/* Blocks and single appends interleave into the same rows; a bad row writes nothing. */
+Test(results, append_block_matches_single_appends)
+{
+    results_experiment_info info = make_info(2, MAX_EPOCHS);
+    info.table_path = "tables/cell3.h5";
+    info.table_best_val_accuracy = 0.9375;
+    info.table_best_test_accuracy = 0.921875;
+    larch_error err = {0};
+    results_writer *w = NULL;
+    cr_assert_eq(results_writer_create(path, &info, &w, &err), LARCH_OK, "%s", err.message);
+    enum { N = 300 };
+    static sample samples[N];
+    static results_trial rows[N];
+    static larch_arch archs[N];
+    static const float *loss[N], *val[N];
+    for (size_t t = 0; t < N; t++) {
+        make_sample(0, t, &samples[t]);
+        rows[t] = samples[t].row;
+        archs[t] = samples[t].arch;
+        loss[t] = samples[t].loss;
+        val[t] = samples[t].val;
+    }
+    cr_assert_eq(results_writer_append_block(w, 0, rows, archs, 0, loss, val, &err), LARCH_OK);
+    cr_assert_eq(results_writer_append_block(w, 0, rows, archs, 3, loss, val, &err), LARCH_OK, "%s",
+                 err.message);
+    cr_assert_eq(append_sample(w, 0, 3, &err), LARCH_OK, "%s", err.message);
+    /* Row 7 of the next block claims the wrong trial: the block is refused whole. */
+    rows[7].trial = 99;
+    cr_assert_eq(
+        results_writer_append_block(w, 0, rows + 4, archs + 4, 10, loss + 4, val + 4, &err),
+        LARCH_EINVAL);
+    cr_assert(strstr(err.message, "trial 99"), "%s", err.message);
+    rows[7].trial = 7;
+    /* More rows than a chunk, in one block. */
+    cr_assert_eq(
+        results_writer_append_block(w, 0, rows + 4, archs + 4, N - 4, loss + 4, val + 4, &err),
+        LARCH_OK, "%s", err.message);
+    /* Run 1: curves absent (NULL arrays) are NaN. */
+    make_sample(1, 0, &samples[0]);
+    samples[0].row.n_epochs = 0;
+    cr_assert_eq(
+        results_writer_append_block(w, 1, &samples[0].row, &samples[0].arch, 1, NULL, NULL, &err),
+        LARCH_OK, "%s", err.message);
+    cr_assert_eq(results_writer_close(w, &err), LARCH_OK, "%s", err.message);
+
+    results_file *f = NULL;
+    cr_assert_eq(results_file_open(path, &f, &err), LARCH_OK, "%s", err.message);
+    assert_run_matches(f, 0, N);
+    double v = 0;
+    cr_assert_eq(results_file_root_double(f, "table_best_val_accuracy", &v, &err), LARCH_OK, "%s",
+                 err.message);
+    cr_assert_eq(v, 0.9375);
+    cr_assert_eq(results_file_root_double(f, "table_best_test_accuracy", &v, &err), LARCH_OK);
+    cr_assert_eq(v, 0.921875);
+    results_file_close(f);
+}
+
 Test(results, empty_run_and_zero_epochs)
 {
     results_experiment_info info = make_info(1, 0);
@@ -294,6 +356,9 @@ Test(results, empty_run_and_zero_epochs)
     cr_assert_eq(results_file_open(path, &f, &err), LARCH_OK, "%s", err.message);
     cr_assert_str_eq(results_file_config_text(f), "");
     cr_assert_eq(results_file_space(f)->n_ops, 0);
+    double v = 0;
+    cr_assert_eq(results_file_root_double(f, "table_best_val_accuracy", &v, &err), LARCH_ENOTFOUND,
+                 "a trained experiment has no table attributes");
     results_trial *rows = (results_trial *)1;
     size_t n = 1;
     cr_assert_eq(results_file_read_trials(f, 0, &rows, &n, &err), LARCH_OK, "%s", err.message);

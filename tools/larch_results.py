@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 SCHEMA_VERSION = 1  # the newest schema this module reads (RESULTS_SCHEMA_VERSION in C)
-RUN_COLUMNS = ["run_name", "strategy", "strategy_version", "seed", "seed_index"]
+RUN_COLUMNS = ["run_name", "strategy", "strategy_version", "seed", "seed_index", "evaluator"]
 
 
 def _open(path):
@@ -58,6 +58,8 @@ def _run_meta(group):
         "strategy_version": _str(group.attrs["strategy_version"]),
         "seed": int(group.attrs["seed"]),
         "seed_index": int(group.attrs["seed_index"]),
+        # "train" or "table" (a replay); files from before replays have no attribute
+        "evaluator": _str(group.attrs.get("evaluator", "train")),
     }
 
 
@@ -81,8 +83,9 @@ def _trials(group):
 
 
 def load(path):
-    """One row per trial of every run: the trials columns (arch as str, status as its enum name),
-    the run's metadata (run_name, strategy, strategy_version, seed, seed_index) and the
+    """One row per trial of every run: the trials columns (arch as str, status as its enum name;
+    cost_seconds is what the trial was charged, charged_seconds the run's running total), the
+    run's metadata (run_name, strategy, strategy_version, seed, seed_index, evaluator) and the
     per-epoch curves train_loss / val_accuracy_curve as lists trimmed to n_epochs."""
     with _open(path) as f:
         frames = []
@@ -133,7 +136,9 @@ def space(path):
 
 
 def experiment(path):
-    """The root attributes and the config text as a dict."""
+    """The root attributes and the config text as a dict. A replay (evaluator "table") also has
+    table_path, table_best_val_accuracy and table_best_test_accuracy: the table's best
+    architecture by mean validation accuracy over its seeds, and its mean test accuracy."""
     with _open(path) as f:
         info = {k: (_str(v) if isinstance(v, (bytes, str)) else v.item())
                 for k, v in f.attrs.items()}
@@ -150,6 +155,10 @@ def summary(path):
              f"created {info['created']}, config {info['config_path']}",
              f"objective: {info['objective']}; space '{sp['name']}' with "
              f"{sp['n_decisions']} decisions"]
+    if "table_path" in info:
+        lines.append(f"replay of {info['table_path']}: best val "
+                     f"{info['table_best_val_accuracy']:.4f} (its test "
+                     f"{info['table_best_test_accuracy']:.4f})")
     for _, run in runs(path).iterrows():
         trials = df[df["run_name"] == run["run_name"]]
         ok = trials[trials["status"] == "OK"]

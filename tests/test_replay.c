@@ -1,0 +1,396 @@
+/* Replays (evaluator.type = "table") and budgets: searches answered from a synthetic table
+ * written through the table writer, run in-process with the built plugins. */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <larch/abi.h>
+#include <larch/strategy.h>
+
+#include "../results/results.h"
+#include "cache.h"
+#include "config.h"
+#include "evaluate.h"
+#include "loader.h"
+#include "search.h"
+#include "synthetic_table.h"
+
+#define N_SEEDS 3
+#define MAX_EPOCHS 4
+
+static char dir[64];
+static host_registry reg;
+static larch_space space3; /* the cell space with nodes = 3: 3 edges, 125 architectures */
+
+static void path_in(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", dir, name);
+}
+
+static void cell_space(uint32_t nodes, larch_space *out)
+{
+    const host_plugin *nb201 = host_registry_find(&reg, LARCH_PLUGIN_OPSET, "nb201");
+    cr_assert_not_null(nb201, "the nb201 op set was not built");
+    trainer_cell_config cell = {.nodes = nodes, .channels = 4, .cells_per_stage = 1};
+    larch_error err = {0};
+    cr_assert_eq(trainer_cell_space(&cell, nb201->desc->opset, out, &err), LARCH_OK, "%s",
+                 err.message);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/larch-test-replay-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    const char *dirs[] = {LARCH_TEST_PLUGIN_DIR};
+    larch_error err = {0};
+    memset(&reg, 0, sizeof reg);
+    cr_assert_eq(host_registry_discover(&reg, dirs, 1, &err), LARCH_OK, "%s", err.message);
+    cell_space(3, &space3);
+    char path[128];
+    path_in(path, sizeof path, "table.h5");
+    cr_assert_eq(synthetic_table_write(path, &space3, N_SEEDS, MAX_EPOCHS, 1, &err), LARCH_OK, "%s",
+                 err.message);
+}
+
+static void teardown(void)
+{
+    host_registry_release(&reg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(replay, .init = setup, .fini = teardown, .timeout = 60);
+
+/* data.dir does not exist: a replay must not load data. */
+static const char base_config[] =
+    "experiment = { name = \"replay\"; seed = 11; seeds = 3; strategies = [\"random\", "
+    "\"grid\"]; };\n"
+    "budget = { trials = 40; };\n"
+    "space = { nodes = 3; channels = 4; };\n"
+    "data = { dir = \"/nonexistent/larch-data\"; };\n"
+    "evaluator = { type = \"table\"; table = \"table.h5\"; };\n"
+    "strategies = { random = { no_repeat = false; }; grid = { shuffle = true; }; };\n";
+
+/* Loads base_config with the overrides and runs it into out_name; returns the status. */
+static int run_config(const char *out_name, const char *const *sets, size_t n_sets,
+                      larch_error *err)
+{
+    char cfg_path[128], out[128];
+    path_in(cfg_path, sizeof cfg_path, "replay.cfg");
+    path_in(out, sizeof out, out_name);
+    FILE *f = fopen(cfg_path, "w");
+    cr_assert_not_null(f);
+    fputs(base_config, f);
+    cr_assert_eq(fclose(f), 0);
+    host_config cfg;
+    memset(err, 0, sizeof *err);
+    int rc = host_config_load(&cfg, cfg_path, sets, n_sets, err);
+    cr_assert_eq(rc, LARCH_OK, "%s", err->message);
+    host_run_options opts = {.output_path = out, .quiet = 1, .log_level = LARCH_LOG_WARN};
+    rc = host_run_experiment(&cfg, &reg, &opts, err);
+    host_config_release(&cfg);
+    return rc;
+}
+
+static results_file *open_results(const char *name)
+{
+    char path[128];
+    path_in(path, sizeof path, name);
+    results_file *f = NULL;
+    larch_error err = {0};
+    cr_assert_eq(results_file_open(path, &f, &err), LARCH_OK, "%s", err.message);
+    return f;
+}
+
+static results_trial *read_run(results_file *f, uint32_t run, size_t *n)
+{
+    results_trial *rows = NULL;
+    larch_error err = {0};
+    cr_assert_eq(results_file_read_trials(f, run, &rows, n, &err), LARCH_OK, "%s", err.message);
+    return rows;
+}
+
+/* The arch index of a row (identity canonicalisation: the unique entry). */
+static uint32_t unique_of(const results_trial *row)
+{
+    larch_arch arch;
+    larch_error err = {0};
+    cr_assert_eq(larch_arch_from_string(&space3, row->arch, &arch, &err), LARCH_OK, "%s",
+                 err.message);
+    uint64_t index = 0;
+    for (uint32_t d = 0; d < arch.n; d++)
+        index = index * space3.decisions[d].n_choices + arch.choice[d];
+    return (uint32_t)index;
+}
+
+/* Which seed's recorded result the row (and its curves) reproduces exactly; -1 if none. */
+static int drawn_seed(results_file *f, uint32_t run, const results_trial *row)
+{
+    uint32_t u = unique_of(row);
+    float loss[MAX_EPOCHS], val[MAX_EPOCHS];
+    larch_error err = {0};
+    cr_assert_eq(results_file_read_curves(f, run, row->trial, loss, val, &err), LARCH_OK, "%s",
+                 err.message);
+    for (uint32_t s = 0; s < N_SEEDS; s++) {
+        table_result r;
+        float want_loss[MAX_EPOCHS], want_val[MAX_EPOCHS];
+        synthetic_result(u, s, MAX_EPOCHS, &r, want_loss, want_val);
+        if (row->status != r.status || row->val_accuracy != r.val_accuracy ||
+            row->test_accuracy != r.test_accuracy || row->latency_ms != r.latency_ms ||
+            row->train_seconds != r.train_seconds || row->n_epochs != r.n_epochs ||
+            row->params != synthetic_params(u) || row->flops != synthetic_flops(u) ||
+            memcmp(loss, want_loss, sizeof loss) || memcmp(val, want_val, sizeof val))
+            continue;
+        return (int)s;
+    }
+    return -1;
+}
+
+static void assert_same_rows(const results_trial *a, const results_trial *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(a[i].arch, b[i].arch, "trial %zu", i);
+        cr_assert_eq(a[i].status, b[i].status);
+        cr_assert_eq(a[i].val_accuracy, b[i].val_accuracy, "trial %zu", i);
+        cr_assert_eq(a[i].test_accuracy, b[i].test_accuracy);
+        cr_assert_eq(a[i].train_seconds, b[i].train_seconds);
+        cr_assert_eq(a[i].cost_seconds, b[i].cost_seconds);
+        cr_assert_eq(a[i].charged_seconds, b[i].charged_seconds);
+        cr_assert_eq(a[i].cached, b[i].cached);
+    }
+}
+
+Test(replay, answers_from_the_table_deterministically)
+{
+    larch_error err;
+    cr_assert_eq(run_config("a.h5", NULL, 0, &err), LARCH_OK, "%s", err.message);
+    cr_assert_eq(run_config("b.h5", NULL, 0, &err), LARCH_OK, "%s", err.message);
+    results_file *a = open_results("a.h5"), *b = open_results("b.h5");
+    cr_assert_eq(results_file_n_runs(a), 6);
+    cr_assert_eq(results_file_max_epochs(a), MAX_EPOCHS, "the table's epochs, not train.epochs");
+    unsigned seen_seed[N_SEEDS] = {0};
+    unsigned repeats = 0, redraws = 0;
+    for (uint32_t run = 0; run < 6; run++) {
+        cr_assert_str_eq(results_file_run(a, run)->evaluator, "table");
+        size_t na = 0, nb = 0;
+        results_trial *ra = read_run(a, run, &na), *rb = read_run(b, run, &nb);
+        cr_assert_eq(na, 40);
+        cr_assert_eq(nb, na);
+        assert_same_rows(ra, rb, na);
+        double charged = 0;
+        for (size_t i = 0; i < na; i++) {
+            int s = drawn_seed(a, run, &ra[i]);
+            cr_assert_geq(s, 0, "run %u trial %zu matches no recorded seed", run, i);
+            seen_seed[s]++;
+            cr_assert_eq(ra[i].cached, 0);
+            /* Charged the drawn seed's recorded seconds, every time. */
+            cr_assert_eq(ra[i].cost_seconds, ra[i].train_seconds);
+            charged += ra[i].cost_seconds;
+            cr_assert_eq(ra[i].charged_seconds, charged, "run %u trial %zu", run, i);
+            if (ra[i].status == LARCH_TRIAL_OK)
+                cr_assert_eq(ra[i].score, ra[i].val_accuracy);
+            else
+                cr_assert(isnan(ra[i].score));
+            for (size_t j = 0; j < i; j++)
+                if (!strcmp(ra[j].arch, ra[i].arch)) {
+                    repeats++;
+                    redraws += ra[j].train_seconds != ra[i].train_seconds;
+                    break;
+                }
+        }
+        results_run_state state;
+        cr_assert_eq(results_file_read_run_state(a, run, &state, &err), LARCH_OK);
+        cr_assert_eq(state, RESULTS_RUN_FINISHED);
+        void *bytes = NULL;
+        size_t size = 0;
+        cr_assert_eq(results_file_read_checkpoint(a, run, &bytes, &size, &err), LARCH_OK);
+        cr_assert_gt(size, 0, "a replay saves its checkpoint at the end of each run");
+        free(bytes);
+        free(ra);
+        free(rb);
+    }
+    for (uint32_t s = 0; s < N_SEEDS; s++)
+        cr_assert_gt(seen_seed[s], 20, "seed %u drawn %u times of 240", s, seen_seed[s]);
+    /* random (no_repeat = false) proposes some archs twice; a repeat draws again. */
+    cr_assert_gt(repeats, 0);
+    cr_assert_gt(redraws, 0, "%u repeats, all drew the same seed", repeats);
+
+    /* The regret baseline: the best mean validation accuracy over seeds, its mean test. */
+    double best_val = -1, best_test = 0;
+    for (uint32_t u = 0; u < 125; u++) {
+        double v = 0, t = 0;
+        for (uint32_t s = 0; s < N_SEEDS; s++) {
+            table_result r;
+            float l[MAX_EPOCHS], c[MAX_EPOCHS];
+            synthetic_result(u, s, MAX_EPOCHS, &r, l, c);
+            v += r.val_accuracy;
+            t += r.test_accuracy;
+        }
+        if (v / N_SEEDS > best_val) {
+            best_val = v / N_SEEDS;
+            best_test = t / N_SEEDS;
+        }
+    }
+    double got = 0;
+    cr_assert_eq(results_file_root_double(a, "table_best_val_accuracy", &got, &err), LARCH_OK, "%s",
+                 err.message);
+    cr_assert_float_eq(got, best_val, 1e-12);
+    cr_assert_eq(results_file_root_double(a, "table_best_test_accuracy", &got, &err), LARCH_OK);
+    cr_assert_float_eq(got, best_test, 1e-12);
+    results_file_close(a);
+    results_file_close(b);
+}
+
+Test(replay, seconds_budget_ends_a_run_at_the_crossing_trial)
+{
+    const char *sets[] = {"budget.trials=0", "budget.seconds=50"};
+    larch_error err;
+    cr_assert_eq(run_config("s.h5", sets, 2, &err), LARCH_OK, "%s", err.message);
+    results_file *f = open_results("s.h5");
+    for (uint32_t run = 0; run < 6; run++) {
+        size_t n = 0;
+        results_trial *rows = read_run(f, run, &n);
+        cr_assert_geq(n, 2);
+        cr_assert_geq(rows[n - 1].charged_seconds, 50, "run %u", run);
+        cr_assert_lt(rows[n - 2].charged_seconds, 50, "run %u", run);
+        free(rows);
+    }
+    results_file_close(f);
+
+    /* Both bounds: whichever comes first. */
+    const char *trials_first[] = {"budget.trials=5", "budget.seconds=1000"};
+    cr_assert_eq(run_config("t.h5", trials_first, 2, &err), LARCH_OK, "%s", err.message);
+    f = open_results("t.h5");
+    size_t n = 0;
+    free(read_run(f, 0, &n));
+    cr_assert_eq(n, 5);
+    results_file_close(f);
+    const char *seconds_first[] = {"budget.trials=30", "budget.seconds=20"};
+    cr_assert_eq(run_config("u.h5", seconds_first, 2, &err), LARCH_OK, "%s", err.message);
+    f = open_results("u.h5");
+    results_trial *rows = read_run(f, 0, &n);
+    cr_assert_lt(n, 30);
+    cr_assert_geq(rows[n - 1].charged_seconds, 20);
+    free(rows);
+    results_file_close(f);
+}
+
+Test(replay, long_runs_are_written_in_blocks)
+{
+    /* More trials than a block (1024), two strategies: every row lands, in order. */
+    const char *sets[] = {"budget.trials=2500", "experiment.seeds=1"};
+    larch_error err;
+    cr_assert_eq(run_config("long.h5", sets, 2, &err), LARCH_OK, "%s", err.message);
+    results_file *f = open_results("long.h5");
+    size_t n = 0;
+    results_trial *rows = read_run(f, 0, &n);
+    cr_assert_eq(n, 2500);
+    double charged = 0;
+    for (size_t i = 0; i < n; i++) {
+        charged += rows[i].train_seconds;
+        cr_assert_eq(rows[i].charged_seconds, charged);
+    }
+    free(rows);
+    /* grid with shuffle: the 125 architectures, then DONE. */
+    rows = read_run(f, 1, &n);
+    cr_assert_eq(n, 125);
+    free(rows);
+    results_file_close(f);
+}
+
+Test(replay, a_table_of_another_space_is_refused)
+{
+    larch_error err;
+    const char *nodes4[] = {"space.nodes=4"};
+    cr_assert_eq(run_config("x.h5", nodes4, 1, &err), LARCH_EINVAL);
+    cr_assert(strstr(err.message, "table.h5: the table was made for another space: it has 3 "
+                                  "decisions, the config's space (cell, 4 nodes, op set nb201) "
+                                  "has 6"),
+              "%s", err.message);
+
+    /* Same shape, another op in slot 2. */
+    larch_space other = space3;
+    snprintf(other.op_names[2], LARCH_LABEL_SIZE, "sep_conv3x3");
+    char path[128];
+    path_in(path, sizeof path, "other.h5");
+    cr_assert_eq(synthetic_table_write(path, &other, 1, 1, 1, &err), LARCH_OK, "%s", err.message);
+    char set[256];
+    snprintf(set, sizeof set, "evaluator.table=%s", path);
+    const char *ops[] = {set};
+    cr_assert_eq(run_config("y.h5", ops, 1, &err), LARCH_EINVAL);
+    cr_assert(strstr(err.message, "other.h5: the table was made for another op set: op 2 is "
+                                  "'sep_conv3x3' in the table"),
+              "%s", err.message);
+
+    /* A table not finished. */
+    path_in(path, sizeof path, "partial.h5");
+    cr_assert_eq(synthetic_table_write(path, &space3, 2, 1, 0, &err), LARCH_OK, "%s", err.message);
+    snprintf(set, sizeof set, "evaluator.table=%s", path);
+    cr_assert_eq(run_config("z.h5", ops, 1, &err), LARCH_EINVAL);
+    cr_assert(strstr(err.message, "partial.h5: the table is incomplete: 249 of 250"), "%s",
+              err.message);
+}
+
+Test(replay, evaluate_and_replay_agree)
+{
+    char cfg_path[128];
+    path_in(cfg_path, sizeof cfg_path, "e.cfg");
+    FILE *f = fopen(cfg_path, "w");
+    cr_assert_not_null(f);
+    fputs(base_config, f);
+    fclose(f);
+    host_config cfg;
+    larch_error err = {0};
+    cr_assert_eq(host_config_load(&cfg, cfg_path, NULL, 0, &err), LARCH_OK, "%s", err.message);
+    const host_plugin *nb201 = host_registry_find(&reg, LARCH_PLUGIN_OPSET, "nb201");
+    host_evaluator ev;
+    cr_assert_eq(host_evaluator_init(&ev, &cfg, nb201->desc->opset, &err), LARCH_OK, "%s",
+                 err.message);
+    cr_assert_eq(ev.n_seeds, N_SEEDS);
+    cr_assert_eq(ev.data.train.n, 0, "no data in table mode");
+    for (uint64_t i = 0; i < 125; i += 7) {
+        larch_arch arch;
+        cr_assert_eq(larch_arch_from_index(&space3, i, &arch), LARCH_OK);
+        trainer_outcome out;
+        cr_assert_eq(host_evaluate(&ev, &arch, &out, &err), LARCH_OK, "%s", err.message);
+        host_metrics m;
+        cr_assert_eq(
+            host_evaluate_replay(&ev, &arch, larch_arch_hash(&arch), cfg.seed, 0, &m, &err),
+            LARCH_OK);
+        cr_assert_eq(out.val_accuracy, m.val_accuracy);
+        cr_assert_eq(out.train_seconds, m.train_seconds);
+        cr_assert_eq(out.epochs_run, m.n_epochs);
+        cr_assert_eq(memcmp(out.train_loss, m.train_loss, m.n_epochs * sizeof(float)), 0);
+        cr_assert_eq(out.params, synthetic_params((uint32_t)i));
+        cr_assert_eq(host_score(&cfg, &out), host_score_metrics(&cfg, &m));
+    }
+    host_evaluator_release(&ev);
+    host_evaluator_release(&ev); /* twice is harmless */
+    host_config_release(&cfg);
+}
+
+Test(replay, arch_counts_count_each_architecture)
+{
+    host_arch_counts counts;
+    host_arch_counts_init(&counts);
+    /* Past several doublings of the table. */
+    for (int round = 0; round < 3; round++)
+        for (uint64_t i = 0; i < 1000; i++) {
+            larch_arch arch = {.n = 3};
+            arch.choice[0] = (uint8_t)(i % 10);
+            arch.choice[1] = (uint8_t)(i / 10 % 10);
+            arch.choice[2] = (uint8_t)(i / 100);
+            uint64_t before = 99;
+            cr_assert_eq(host_arch_counts_add(&counts, &arch, larch_arch_hash(&arch), &before),
+                         LARCH_OK);
+            cr_assert_eq(before, (uint64_t)round, "arch %llu", (unsigned long long)i);
+        }
+    cr_assert_eq(counts.count, 1000);
+    host_arch_counts_release(&counts);
+    cr_assert_null(counts.slots);
+}
