@@ -26,9 +26,15 @@ build: deps
 	cmake -S . -B $(BUILD) -DLARCH_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j$(JOBS)
 
+# A real search (random, 2 seeds, trained), then a small tabular benchmark built by the same
+# trainer and a replayed head-to-head comparison of four strategies, with figures.
 demo: build
 	./$(BUILD)/larch run examples/demo.cfg -o demo.h5 --force
 	./$(BUILD)/larch report demo.h5
+	./$(BUILD)/larch tabulate examples/demo-table.cfg -o demo-table.h5 --force
+	./$(BUILD)/larch run examples/demo-replay.cfg -o demo-replay.h5 --force --quiet
+	./$(BUILD)/larch report demo-replay.h5
+	/usr/bin/python3 tools/larch_plot.py demo-replay.h5 --out demo-plots
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
