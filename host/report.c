@@ -10,12 +10,8 @@
 #include <larch/strategy.h>
 
 #include "../results/results.h"
+#include "../results/table.h"
 #include "stats.h"
-
-/* Root attributes written only when the experiment replayed a tabular benchmark
- * (docs/RESULTS-FORMAT.md). */
-#define ATTR_TABLE_BEST_VAL "table_best_val_accuracy"
-#define ATTR_TABLE_BEST_TEST "table_best_test_accuracy"
 
 #define DEFAULT_REFERENCE "random"
 
@@ -27,6 +23,9 @@ typedef struct run_data {
     double *seconds; /* cumulative charged seconds when each trial ended */
     int has_best;
     results_trial best_trial; /* the run's best-by-score OK trial, when has_best */
+    /* The table's mean val and test accuracy over its seeds of best_trial's architecture (its
+     * "true" accuracies); NaN unless the replayed table was read. */
+    double mean_val, mean_test;
     double auc_trials, auc_seconds;
     size_t reach; /* index of the first trial whose best-so-far reaches the target; n_trials if
                      never */
@@ -40,10 +39,10 @@ typedef struct strategy_row {
     char id[RESULTS_NAME_SIZE];
     uint32_t runs, finished, started, with_best, reached;
     uint64_t trials, failed;
-    summary score, val, test, regret_val, regret_test; /* over the runs with a best */
-    double trials_to_target, seconds_to_target;        /* means over the runs that reached */
-    summary auc_trials, auc_seconds;                   /* over the started runs */
-    double *final_scores;                              /* with_best values, for the U test */
+    summary score, val, test, true_test, regret_val, regret_test; /* over the runs with a best */
+    double trials_to_target, seconds_to_target; /* means over the runs that reached */
+    summary auc_trials, auc_seconds;            /* over the started runs */
+    double *final_scores;                       /* with_best values, for the U test */
     host_stats_mwu mwu;
     int is_reference;
 } strategy_row;
@@ -59,6 +58,11 @@ typedef struct report {
     const strategy_row *reference;
     uint64_t n_trials;
     double table_best_val, table_best_test; /* NaN unless replayed */
+    char *table_path;                       /* the replayed table; NULL if the file has none */
+    uint32_t table_seeds;                   /* its training seeds, when read */
+    /* 1 when regret and true test come from the table's means; else (replays) why not. */
+    int table_means;
+    char table_problem[2 * LARCH_ERROR_MESSAGE_SIZE];
     double target;
     int target_is_default;
     size_t horizon_trials;  /* the longest run, in trials */
@@ -72,6 +76,7 @@ void host_report_options_init(host_report_options *opts)
     opts->format = HOST_REPORT_TEXT;
     opts->reference = NULL;
     opts->target = NAN;
+    opts->warnings = stderr;
 }
 
 int host_report_format_parse(const char *name, host_report_format *out, larch_error *err)
@@ -175,6 +180,7 @@ static int load_run(report *rep, uint32_t r, larch_error *err)
         run->seconds[i] = has_charged ? rows[i].charged_seconds : charged;
     }
     host_stats_best_so_far(run->best, n, run->best);
+    run->mean_val = run->mean_test = NAN;
     if (best) {
         run->has_best = 1;
         run->best_trial = *best;
@@ -196,6 +202,84 @@ static int read_optional(report *rep, const char *name, double *out, larch_error
     if (rc != LARCH_OK && err)
         *err = local;
     return rc;
+}
+
+static int replayed(const report *rep)
+{
+    return !isnan(rep->table_best_val) || !isnan(rep->table_best_test);
+}
+
+/* Looks up each run's final best in the replayed table t: its mean accuracies over the seeds.
+ * 0, or -1 with why in rep->table_problem. */
+static int lookup_means(report *rep, const table_file *t)
+{
+    uint32_t best;
+    double best_val = NAN, best_test = NAN;
+    larch_error e = {0};
+    if (table_best(t, &best, &best_val, &best_test, &e) != LARCH_OK) {
+        snprintf(rep->table_problem, sizeof rep->table_problem, "%s", e.message);
+        return -1;
+    }
+    /* Stored exactly as computed: any difference means the table is not the one replayed. */
+    if (best_val != rep->table_best_val || best_test != rep->table_best_test) {
+        snprintf(rep->table_problem, sizeof rep->table_problem,
+                 "%.200s is not the table replayed: its best mean accuracies are val %.6f, test "
+                 "%.6f, the experiment recorded %.6f, %.6f",
+                 rep->table_path, best_val, best_test, rep->table_best_val, rep->table_best_test);
+        return -1;
+    }
+    for (uint32_t r = 0; r < rep->n_runs; r++) {
+        run_data *run = &rep->runs[r];
+        if (!run->has_best)
+            continue;
+        larch_arch arch;
+        uint32_t unique;
+        if (larch_arch_from_string(rep->space, run->best_trial.arch, &arch, &e) != LARCH_OK ||
+            table_lookup(t, &arch, &unique, &e) != LARCH_OK) {
+            snprintf(rep->table_problem, sizeof rep->table_problem, "%.200s: run %s, arch %s: %s",
+                     rep->table_path, run->info->name, run->best_trial.arch, e.message);
+            return -1;
+        }
+        if (table_mean(t, unique, &run->mean_val, &run->mean_test) == 0) {
+            snprintf(rep->table_problem, sizeof rep->table_problem,
+                     "%.200s: arch %s (run %s) has no trained seed", rep->table_path,
+                     run->best_trial.arch, run->info->name);
+            return -1;
+        }
+    }
+    rep->table_seeds = table_n_seeds(t);
+    return 0;
+}
+
+/* Replays: reads the table the file names and takes each run's final best's means from it.
+ * When that fails the report goes on with the observed accuracies, with a warning. */
+static void read_table_means(report *rep, FILE *warnings)
+{
+    if (!replayed(rep))
+        return;
+    larch_error e = {0};
+    int rc = results_file_root_string(rep->file, RESULTS_ATTR_TABLE_PATH, &rep->table_path, &e);
+    table_file *t = NULL;
+    if (rc == LARCH_ENOTFOUND)
+        snprintf(rep->table_problem, sizeof rep->table_problem,
+                 "the file has no root attribute %s naming the table it replayed",
+                 RESULTS_ATTR_TABLE_PATH);
+    else if (rc != LARCH_OK)
+        snprintf(rep->table_problem, sizeof rep->table_problem, "%s", e.message);
+    else if (table_open(rep->table_path, &t, &e) != LARCH_OK)
+        snprintf(rep->table_problem, sizeof rep->table_problem, "%s", e.message);
+    else
+        rep->table_means = lookup_means(rep, t) == 0;
+    table_close(t);
+    if (!rep->table_means) {
+        for (uint32_t r = 0; r < rep->n_runs; r++)
+            rep->runs[r].mean_val = rep->runs[r].mean_test = NAN;
+        if (warnings)
+            fprintf(warnings,
+                    "warning: %s: regret uses the observed accuracies (one drawn seed), not the "
+                    "table's means: %s\n",
+                    rep->path, rep->table_problem);
+    }
 }
 
 static strategy_row *strategy_for(report *rep, const char *id)
@@ -295,14 +379,21 @@ static double pick_test(const report *rep, const run_data *run)
     return run->best_trial.test_accuracy;
 }
 
+static double pick_true_test(const report *rep, const run_data *run)
+{
+    (void)rep;
+    return run->mean_test;
+}
+
 static double pick_regret_val(const report *rep, const run_data *run)
 {
-    return rep->table_best_val - run->best_trial.val_accuracy;
+    return rep->table_best_val - (rep->table_means ? run->mean_val : run->best_trial.val_accuracy);
 }
 
 static double pick_regret_test(const report *rep, const run_data *run)
 {
-    return rep->table_best_test - run->best_trial.test_accuracy;
+    return rep->table_best_test -
+           (rep->table_means ? run->mean_test : run->best_trial.test_accuracy);
 }
 
 static double pick_auc_trials(const report *rep, const run_data *run)
@@ -356,6 +447,7 @@ static void aggregate(report *rep)
         s->score = summarise_runs(rep, s, has_best, pick_score);
         s->val = summarise_runs(rep, s, has_best, pick_val);
         s->test = summarise_runs(rep, s, has_best, pick_test);
+        s->true_test = summarise_runs(rep, s, has_best, pick_true_test);
         s->regret_val = summarise_runs(rep, s, has_best, pick_regret_val);
         s->regret_test = summarise_runs(rep, s, has_best, pick_regret_test);
         s->auc_trials = summarise_runs(rep, s, started, pick_auc_trials);
@@ -487,23 +579,26 @@ static int score_differs(const report *rep)
     return 0;
 }
 
-static int replayed(const report *rep)
-{
-    return !isnan(rep->table_best_val) || !isnan(rep->table_best_test);
-}
-
 static int print_final_table(const report *rep, FILE *out, int markdown)
 {
     int with_score = score_differs(rep), with_regret = replayed(rep);
-    size_t cols = 8 + (size_t)with_score + (size_t)with_regret;
+    size_t cols = 8 + (size_t)with_score + 2 * (size_t)with_regret;
     cell_table t;
     if (table_init(&t, rep->n_strategies + 1, cols) != LARCH_OK)
         return LARCH_ENOMEM;
-    const char *heads[] = {
-        "strategy",      "runs",   "trials",         "failed", "score (mean +- sd)",
-        "val % of best", "median", "test % of best", "median", "regret val % / test %"};
+    const char *heads[] = {"strategy",
+                           "runs",
+                           "trials",
+                           "failed",
+                           "score (mean +- sd)",
+                           "val % of best",
+                           "median",
+                           "test % of best",
+                           "median",
+                           "true test %",
+                           "regret val % / test %"};
     for (size_t h = 0, c = 0; h < sizeof heads / sizeof heads[0]; h++)
-        if ((h != 4 || with_score) && (h != 9 || with_regret))
+        if ((h != 4 || with_score) && (h < 9 || with_regret))
             snprintf(cell(&t, 0, c++), CELL_SIZE, "%s", heads[h]);
     for (uint32_t i = 0; i < rep->n_strategies; i++) {
         const strategy_row *s = &rep->strategies[i];
@@ -518,6 +613,8 @@ static int print_final_table(const report *rep, FILE *out, int markdown)
         format_number(cell(&t, r, c++), "%.2f", 100 * s->val.median);
         format_mean_sd(cell(&t, r, c++), &s->test, 100, 2);
         format_number(cell(&t, r, c++), "%.2f", 100 * s->test.median);
+        if (with_regret)
+            format_mean_sd(cell(&t, r, c++), &s->true_test, 100, 2);
         if (with_regret && isnan(s->regret_val.mean) && isnan(s->regret_test.mean))
             snprintf(cell(&t, r, c++), CELL_SIZE, "-");
         else if (with_regret)
@@ -592,9 +689,20 @@ static void print_header(const report *rep, FILE *out, int markdown)
                 "%sp: two-sided Mann-Whitney U test of the final best scores against '%s'"
                 " (~ normal approximation)\n",
                 bullet, rep->reference->id);
-    if (replayed(rep))
+    if (replayed(rep)) {
         fprintf(out, "%stable best (replayed benchmark): val %.2f%%, test %.2f%%\n", bullet,
                 100 * rep->table_best_val, 100 * rep->table_best_test);
+        if (rep->table_means)
+            fprintf(out,
+                    "%strue test and regret: the table's means over its %u seeds of each run's "
+                    "final best architecture (%s)\n",
+                    bullet, rep->table_seeds, rep->table_path);
+        else
+            fprintf(out,
+                    "%snote: regret from the observed accuracies (one drawn seed), not the "
+                    "table's means; no true test: %s\n",
+                    bullet, rep->table_problem);
+    }
     fputc('\n', out);
 }
 
@@ -611,6 +719,9 @@ static void print_best(const report *rep, FILE *out)
             b->arch, rep->best_run->info->name, (unsigned long long)b->trial, human, b->score,
             100 * b->val_accuracy, 100 * b->test_accuracy, (unsigned long long)b->params,
             (double)b->flops / 1e6, b->latency_ms);
+    if (rep->table_means)
+        fprintf(out, "  true test %.2f%%, val %.2f%% (the table's means over its seeds)\n",
+                100 * rep->best_run->mean_test, 100 * rep->best_run->mean_val);
 }
 
 static void print_unfinished(const report *rep, FILE *out)
@@ -686,10 +797,14 @@ static size_t strategy_fields(const report *rep, const strategy_row *s, field *f
     NUM("test_accuracy_mean", s->test.mean);
     NUM("test_accuracy_sd", s->test.sd);
     NUM("test_accuracy_median", s->test.median);
+    NUM("true_test_accuracy_mean", s->true_test.mean);
+    NUM("true_test_accuracy_sd", s->true_test.sd);
+    NUM("true_test_accuracy_median", s->true_test.median);
     NUM("regret_val_mean", s->regret_val.mean);
     NUM("regret_val_sd", s->regret_val.sd);
     NUM("regret_test_mean", s->regret_test.mean);
     NUM("regret_test_sd", s->regret_test.sd);
+    INT("regret_from_table", replayed(rep) ? rep->table_means : NAN);
     NUM("target_score", rep->target);
     INT("target_reached", s->reached);
     NUM("trials_to_target_mean", s->trials_to_target);
@@ -800,7 +915,19 @@ static void print_json(const report *rep, FILE *out)
     if (replayed(rep)) {
         fputs("  \"table_best\": {", out);
         print_json_number(out, "val_accuracy", rep->table_best_val, 0, ", ");
-        print_json_number(out, "test_accuracy", rep->table_best_test, 0, "},\n");
+        print_json_number(out, "test_accuracy", rep->table_best_test, 0, ", ");
+        fputs("\"path\": ", out);
+        if (rep->table_path)
+            print_json_string(out, rep->table_path);
+        else
+            fputs("null", out);
+        fprintf(out, ", \"regret_source\": \"%s\", \"warning\": ",
+                rep->table_means ? "table_means" : "observed");
+        if (rep->table_means)
+            fputs("null", out);
+        else
+            print_json_string(out, rep->table_problem);
+        fputs("},\n", out);
     } else {
         fputs("  \"table_best\": null,\n", out);
     }
@@ -835,6 +962,7 @@ static void print_json(const report *rep, FILE *out)
     print_json_number(out, "score", b->score, 0, ", ");
     print_json_number(out, "val_accuracy", b->val_accuracy, 0, ", ");
     print_json_number(out, "test_accuracy", b->test_accuracy, 0, ", ");
+    print_json_number(out, "true_test_accuracy", rep->best_run->mean_test, 0, ", ");
     print_json_number(out, "params", (double)b->params, 1, ", ");
     print_json_number(out, "flops", (double)b->flops, 1, ", ");
     print_json_number(out, "latency_ms", b->latency_ms, 0, "}\n}\n");
@@ -853,6 +981,7 @@ static void report_release(report *rep)
     free(rep->runs);
     free(rep->strategies);
     free(rep->scratch);
+    free(rep->table_path);
     results_file_close(rep->file);
 }
 
@@ -873,11 +1002,12 @@ static int report_build(report *rep, const host_report_options *opts, larch_erro
     for (uint32_t r = 0; r < rep->n_runs && rc == LARCH_OK; r++)
         rc = load_run(rep, r, err);
     if (rc == LARCH_OK)
-        rc = read_optional(rep, ATTR_TABLE_BEST_VAL, &rep->table_best_val, err);
+        rc = read_optional(rep, RESULTS_ATTR_TABLE_BEST_VAL, &rep->table_best_val, err);
     if (rc == LARCH_OK)
-        rc = read_optional(rep, ATTR_TABLE_BEST_TEST, &rep->table_best_test, err);
+        rc = read_optional(rep, RESULTS_ATTR_TABLE_BEST_TEST, &rep->table_best_test, err);
     if (rc != LARCH_OK)
         return rc;
+    read_table_means(rep, opts->warnings);
     rep->target_is_default = isnan(opts->target);
     rep->target = rep->target_is_default ? median_final_best(rep) : opts->target;
     measure_runs(rep);

@@ -20,9 +20,11 @@ typedef struct host_report_options {
                               file has it, else the first strategy */
     double target;         /* score that "trials to target" counts to; NaN: the median of the
                               runs' final best scores */
+    FILE *warnings;        /* where a warning goes (a replayed table that cannot be read, so
+                              regret falls back to observed accuracies); NULL: nowhere */
 } host_report_options;
 
-/* Sets the defaults: text, reference NULL, target NaN. */
+/* Sets the defaults: text, reference NULL, target NaN, warnings stderr. */
 void host_report_options_init(host_report_options *opts);
 
 /* Parses "text", "csv", "json" or "markdown" ("md"). LARCH_EINVAL naming name otherwise. */
@@ -35,7 +37,9 @@ int host_report_target_parse(const char *text, double *out, larch_error *err);
  * Returns LARCH_OK; the reader's error (missing file, not an experiment file, newer schema)
  * with a message naming the path; LARCH_ENOTFOUND when opts->reference is not a strategy of
  * the file; LARCH_EINVAL for a non-finite target; LARCH_ENOMEM; LARCH_EIO if writing to out
- * failed. On error, part of the report may have been written. */
+ * failed. On error, part of the report may have been written. A replay whose table cannot be
+ * read is not an error: a warning goes to opts->warnings and the regret falls back to the
+ * observed accuracies (docs/REPORT.md). */
 int host_report(const char *path, const host_report_options *opts, FILE *out, larch_error *err);
 
 /* Writes a human form of arch into out: for a cell space NAS-Bench-201's notation

@@ -1,5 +1,6 @@
 #include "search.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,9 +195,12 @@ static int open_results(experiment *x, run *runs, uint32_t n_runs, larch_error *
                                     .max_epochs = x->cfg->recipe.epochs,
                                     .n_runs = n_runs,
                                     .runs = infos};
+    /* Absolute, so `larch report` finds the table from any directory. */
+    char table_path[PATH_MAX];
     if (x->replay) {
         info.max_epochs = table_max_epochs(x->evaluator.table);
-        info.table_path = x->cfg->table_path;
+        info.table_path =
+            realpath(x->cfg->table_path, table_path) ? table_path : x->cfg->table_path;
         info.table_best_val_accuracy = x->evaluator.best_val_accuracy;
         info.table_best_test_accuracy = x->evaluator.best_test_accuracy;
     }

@@ -1,12 +1,132 @@
-/* Small HDF5 helpers shared by the files results/ writes. */
+/* The HDF5 helpers shared by the experiment file and the table (h5util.h). */
 #include "h5util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "schema.h"
+
+void h5u_close_id(hid_t *id, herr_t (*close_fn)(hid_t), int *failed)
+{
+    if (*id >= 0 && close_fn(*id) < 0)
+        *failed = 1;
+    *id = H5I_INVALID_HID;
+}
+
+hid_t h5u_open_read(const char *path, int *swmr, int *rc, larch_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        *rc = larch_error_set(err, LARCH_EIO, "%.*s: cannot open: %s", SCHEMA_PATH_QUOTE, path,
+                              strerror(errno));
+        return H5I_INVALID_HID;
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (swmr)
+        *swmr = file >= 0;
+    /* Files not written in the latest format (e.g. repacked) only open without SWMR. */
+    if (file < 0)
+        file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file >= 0)
+        return file;
+    /* H5Fis_hdf5 may fail too: quote why the open failed. */
+    char detail[sizeof schema_last_detail];
+    snprintf(detail, sizeof detail, "%s", schema_last_detail);
+    if (H5Fis_hdf5(path) == 0)
+        *rc =
+            larch_error_set(err, LARCH_EFORMAT, "%.*s: not an HDF5 file", SCHEMA_PATH_QUOTE, path);
+    else
+        *rc = larch_error_set(err, LARCH_EIO, "%.*s: cannot open as HDF5 (%s)", SCHEMA_PATH_QUOTE,
+                              path, detail);
+    return H5I_INVALID_HID;
+}
+
+int h5u_close_writer(hid_t file, const char *path, int (*destroy)(void *obj), void *obj,
+                     larch_error *err)
+{
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    int rc = LARCH_OK;
+    if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0)
+        rc = schema_fail(err, LARCH_EIO, path, "cannot flush");
+    /* destroy frees path. */
+    char quoted[SCHEMA_PATH_QUOTE + 1];
+    snprintf(quoted, sizeof quoted, "%s", path);
+    if (destroy(obj) && rc == LARCH_OK)
+        rc = schema_fail(err, LARCH_EIO, quoted, "cannot close");
+    schema_quiet_end(&quiet);
+    return rc;
+}
+
+hid_t h5u_compound_type(const h5u_field *fields, size_t n, size_t mem_size, int for_file)
+{
+    hid_t member[64];
+    size_t offset[64];
+    size_t packed = 0, made = 0;
+    hid_t compound = H5I_INVALID_HID;
+    if (n > sizeof member / sizeof member[0])
+        return H5I_INVALID_HID;
+    for (; made < n; made++) {
+        hid_t t = H5I_INVALID_HID;
+        switch (fields[made].kind) {
+        case H5U_U8:
+            t = H5Tcopy(for_file ? H5T_STD_U8LE : H5T_NATIVE_UINT8);
+            break;
+        case H5U_U32:
+            t = H5Tcopy(for_file ? H5T_STD_U32LE : H5T_NATIVE_UINT32);
+            break;
+        case H5U_U64:
+            t = H5Tcopy(for_file ? H5T_STD_U64LE : H5T_NATIVE_UINT64);
+            break;
+        case H5U_F64:
+            t = H5Tcopy(for_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE);
+            break;
+        case H5U_STATUS:
+            t = schema_status_type();
+            break;
+        case H5U_ARCH:
+            t = schema_string_type(LARCH_ARCH_STRING_SIZE);
+            break;
+        }
+        if (t < 0)
+            goto out;
+        member[made] = t;
+        offset[made] = for_file ? packed : fields[made].offset;
+        packed += H5Tget_size(t);
+    }
+    compound = H5Tcreate(H5T_COMPOUND, for_file ? packed : mem_size);
+    for (size_t i = 0; compound >= 0 && i < made; i++)
+        if (H5Tinsert(compound, fields[i].name, offset[i], member[i]) < 0) {
+            H5Tclose(compound);
+            compound = H5I_INVALID_HID;
+        }
+out:
+    for (size_t i = 0; i < made; i++)
+        H5Tclose(member[i]);
+    return compound;
+}
+
+int h5u_check_space(const char *path, const larch_space *sp, larch_error *err)
+{
+    if (!sp)
+        return larch_error_set(err, LARCH_EINVAL, "%s: no search space given", path);
+    if (sp->n_decisions < 1 || sp->n_decisions > LARCH_MAX_DECISIONS)
+        return larch_error_set(err, LARCH_EINVAL, "%s: space has %u decisions, expected 1..%d",
+                               path, sp->n_decisions, LARCH_MAX_DECISIONS);
+    for (uint32_t d = 0; d < sp->n_decisions; d++)
+        if (sp->decisions[d].n_choices < 1 || sp->decisions[d].n_choices > LARCH_MAX_CHOICES)
+            return larch_error_set(err, LARCH_EINVAL,
+                                   "%s: space decision %u has %u choices, expected 1..%d", path, d,
+                                   sp->decisions[d].n_choices, LARCH_MAX_CHOICES);
+    if (sp->n_ops > LARCH_MAX_OPS)
+        return larch_error_set(err, LARCH_EINVAL, "%s: space has %u ops, expected at most %d", path,
+                               sp->n_ops, LARCH_MAX_OPS);
+    return LARCH_OK;
+}
 
 int h5u_write_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *value)
 {
@@ -49,12 +169,20 @@ int h5u_write_i32_attr(hid_t obj, const char *name, int32_t value)
     return h5u_write_attr(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &value);
 }
 
-int h5u_write_vector(hid_t group, const char *name, hid_t file_type, hid_t mem_type, hsize_t n,
-                     const void *data)
+int h5u_write_f64_attr(hid_t obj, const char *name, double value)
 {
-    hid_t space = H5Screate_simple(1, &n, NULL);
+    return h5u_write_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+int h5u_write_array(hid_t group, const char *name, hid_t file_type, hid_t mem_type, int rank,
+                    const hsize_t *dims, const void *data)
+{
+    hid_t space = H5Screate_simple(rank, dims, NULL);
     if (space < 0)
         return -1;
+    hsize_t n = 1;
+    for (int r = 0; r < rank; r++)
+        n *= dims[r];
     hid_t ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = ds < 0   ? -1
                 : n == 0 ? 0
@@ -63,6 +191,34 @@ int h5u_write_vector(hid_t group, const char *name, hid_t file_type, hid_t mem_t
         rc = -1;
     H5Sclose(space);
     return rc < 0 ? -1 : 0;
+}
+
+int h5u_write_vector(hid_t group, const char *name, hid_t file_type, hid_t mem_type, hsize_t n,
+                     const void *data)
+{
+    return h5u_write_array(group, name, file_type, mem_type, 1, &n, data);
+}
+
+hid_t h5u_create_filled(hid_t group, const char *name, hid_t file_type, int rank,
+                        const hsize_t *dims, const hsize_t *maxdims, const hsize_t *chunk,
+                        hid_t fill_type, const void *fill)
+{
+    hid_t space = H5Screate_simple(rank, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t ds = H5I_INVALID_HID;
+    int layout = dcpl < 0 ? -1
+                 : chunk  ? H5Pset_chunk(dcpl, rank, chunk)
+                 : (H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+                    H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC) < 0)
+                     ? -1
+                     : 0;
+    if (space >= 0 && layout >= 0 && H5Pset_fill_value(dcpl, fill_type, fill) >= 0)
+        ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return ds;
 }
 
 int h5u_write_text(hid_t group, const char *name, const char *text)
@@ -128,6 +284,45 @@ int h5u_write_space(hid_t file, const larch_space *space)
     return rc;
 }
 
+/* Reads (write 0) or writes n rows from row `row` through dxpl. */
+static int transfer_rows(hid_t ds, hsize_t row, hsize_t n, hsize_t width, hid_t mem_type, void *buf,
+                         int write, hid_t dxpl)
+{
+    int rank = width ? 2 : 1;
+    hsize_t start[2] = {row, 0}, count[2] = {n, width};
+    hid_t file_space = H5Dget_space(ds);
+    hid_t mem_space = H5Screate_simple(rank, count, NULL);
+    herr_t rc = -1;
+    if (file_space >= 0 && mem_space >= 0 &&
+        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+        rc = write ? H5Dwrite(ds, mem_type, mem_space, file_space, dxpl, buf)
+                   : H5Dread(ds, mem_type, mem_space, file_space, dxpl, buf);
+    if (mem_space >= 0)
+        H5Sclose(mem_space);
+    if (file_space >= 0)
+        H5Sclose(file_space);
+    return rc < 0 ? -1 : 0;
+}
+
+int h5u_write_rows(hid_t ds, hsize_t row, hsize_t n, hsize_t width, hid_t mem_type,
+                   const void *data)
+{
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    size_t bytes = (size_t)n * (width ? (size_t)width : 1) * H5Tget_size(mem_type);
+    int rc = -1;
+    /* HDF5 does not write through buf: the cast only drops const for the shared code. */
+    if (dxpl >= 0 && H5Pset_buffer(dxpl, bytes, NULL, NULL) >= 0)
+        rc = transfer_rows(ds, row, n, width, mem_type, (void *)data, 1, dxpl);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    return rc;
+}
+
+int h5u_read_rows(hid_t ds, hsize_t row, hsize_t n, hsize_t width, hid_t mem_type, void *out)
+{
+    return transfer_rows(ds, row, n, width, mem_type, out, 0, H5P_DEFAULT);
+}
+
 void h5u_now_iso(char out[32])
 {
     time_t now = time(NULL);
@@ -182,24 +377,41 @@ char *h5u_read_string_attr(hid_t obj, const char *name)
     return out;
 }
 
-char *h5u_read_text(hid_t group, const char *name)
+int h5u_read_string_attr_to(hid_t obj, const char *name, char *out, size_t size)
+{
+    char *text = h5u_read_string_attr(obj, name);
+    if (!text)
+        return -1;
+    snprintf(out, size, "%s", text);
+    free(text);
+    return 0;
+}
+
+int h5u_read_text(hid_t group, const char *name, char **text, size_t *size)
 {
     hid_t ds = H5Dopen2(group, name, H5P_DEFAULT);
     if (ds < 0)
-        return NULL;
+        return H5U_EOPEN;
     hid_t type = H5Dget_type(ds);
-    size_t size = type < 0 ? 0 : H5Tget_size(type);
-    char *text = NULL;
-    if (type >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) == 0 &&
-        (text = calloc(size + 1, 1)) != NULL &&
-        H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) < 0) {
-        free(text);
-        text = NULL;
-    }
+    size_t n = type < 0 ? 0 : H5Tget_size(type);
+    if (size)
+        *size = n;
+    char *out = NULL;
+    int rc = 0;
+    if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) != 0)
+        rc = H5U_ESHAPE;
+    else if (!(out = calloc(n + 1, 1)))
+        rc = H5U_ENOMEM;
+    else if (H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+        rc = H5U_EREAD;
     if (type >= 0)
         H5Tclose(type);
     H5Dclose(ds);
-    return text;
+    if (rc < 0)
+        free(out);
+    else
+        *text = out;
+    return rc;
 }
 
 int h5u_dataset_dims(hid_t ds, int rank, hsize_t *dims)
@@ -233,39 +445,49 @@ int h5u_read_whole(hid_t group, const char *name, hid_t mem_type, int rank, cons
     return rc;
 }
 
-int h5u_read_space(hid_t file, larch_space *sp)
+int h5u_read_space(hid_t file, larch_space *sp, uint32_t *bad)
 {
     memset(sp, 0, sizeof *sp);
     sp->struct_size = sizeof *sp;
     hid_t group = H5Gopen2(file, SCHEMA_SPACE, H5P_DEFAULT);
     if (group < 0)
-        return -1;
+        return H5U_EOPEN;
     char labels[LARCH_MAX_DECISIONS][LARCH_LABEL_SIZE];
     uint8_t kinds[LARCH_MAX_DECISIONS];
     uint32_t choices[LARCH_MAX_DECISIONS];
     char ops[LARCH_MAX_OPS][LARCH_LABEL_SIZE];
     hid_t label_type = schema_string_type(LARCH_LABEL_SIZE);
-    char *name = h5u_read_string_attr(group, SCHEMA_ATTR_SPACE_NAME);
-    hid_t ops_ds = H5Dopen2(group, SCHEMA_OP_NAMES, H5P_DEFAULT);
-    hsize_t n_ops = 0;
-    int rc = -1;
-    if (label_type < 0 || !name || ops_ds < 0 ||
-        h5u_read_attr(group, SCHEMA_ATTR_N_DECISIONS, H5T_NATIVE_UINT32, &sp->n_decisions) < 0 ||
-        sp->n_decisions < 1 || sp->n_decisions > LARCH_MAX_DECISIONS ||
-        h5u_dataset_dims(ops_ds, 1, &n_ops) < 0 || n_ops > LARCH_MAX_OPS)
+    hid_t ops_ds = H5I_INVALID_HID;
+    hsize_t n_ops = 0, n = 0;
+    int rc = H5U_EREAD;
+    if (label_type < 0 ||
+        h5u_read_string_attr_to(group, SCHEMA_ATTR_SPACE_NAME, sp->name, sizeof sp->name) < 0 ||
+        h5u_read_attr(group, SCHEMA_ATTR_N_DECISIONS, H5T_NATIVE_UINT32, &sp->n_decisions) < 0)
         goto out;
-    hsize_t n = sp->n_decisions;
-    if (h5u_read_whole(group, SCHEMA_DECISION_LABEL, label_type, 1, &n, labels) < 0 ||
+    rc = H5U_ERANGE;
+    if (bad)
+        *bad = UINT32_MAX;
+    if (sp->n_decisions < 1 || sp->n_decisions > LARCH_MAX_DECISIONS)
+        goto out;
+    rc = H5U_ESHAPE;
+    n = sp->n_decisions;
+    ops_ds = H5Dopen2(group, SCHEMA_OP_NAMES, H5P_DEFAULT);
+    if (ops_ds < 0 || h5u_dataset_dims(ops_ds, 1, &n_ops) < 0 ||
+        h5u_read_whole(group, SCHEMA_DECISION_LABEL, label_type, 1, &n, labels) < 0 ||
         h5u_read_whole(group, SCHEMA_DECISION_KIND, H5T_NATIVE_UINT8, 1, &n, kinds) < 0 ||
         h5u_read_whole(group, SCHEMA_N_CHOICES, H5T_NATIVE_UINT32, 1, &n, choices) < 0 ||
+        n_ops > LARCH_MAX_OPS ||
         (n_ops && H5Dread(ops_ds, label_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ops) < 0))
         goto out;
-    snprintf(sp->name, sizeof sp->name, "%s", name);
+    rc = H5U_ERANGE;
     for (uint32_t d = 0; d < sp->n_decisions; d++) {
-        if (choices[d] < 1 || choices[d] > LARCH_MAX_CHOICES)
-            goto out;
-        sp->decisions[d].kind = kinds[d];
         sp->decisions[d].n_choices = choices[d];
+        if (choices[d] < 1 || choices[d] > LARCH_MAX_CHOICES) {
+            if (bad)
+                *bad = d;
+            goto out;
+        }
+        sp->decisions[d].kind = kinds[d];
         memcpy(sp->decisions[d].label, labels[d], LARCH_LABEL_SIZE);
         sp->decisions[d].label[LARCH_LABEL_SIZE - 1] = '\0';
     }
@@ -276,7 +498,6 @@ int h5u_read_space(hid_t file, larch_space *sp)
     }
     rc = 0;
 out:
-    free(name);
     if (ops_ds >= 0)
         H5Dclose(ops_ds);
     if (label_type >= 0)

@@ -1,12 +1,11 @@
 /* The experiment file reader: metadata is read once at open, appended data on every call so a
  * live (SWMR) file can be followed (docs/RESULTS-FORMAT.md). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <hdf5.h>
 
+#include "h5util.h"
 #include "results.h"
 #include "schema.h"
 
@@ -24,133 +23,7 @@ struct results_file {
     char *path;
 };
 
-/* ---- small HDF5 readers: each returns 0 or -1 with HDF5's error stack describing why ---- */
-
-static int read_attr(hid_t obj, const char *name, hid_t mem_type, void *value)
-{
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-    if (attr < 0)
-        return -1;
-    herr_t rc = H5Aread(attr, mem_type, value);
-    if (H5Aclose(attr) < 0)
-        rc = -1;
-    return rc < 0 ? -1 : 0;
-}
-
-/* A string attribute, variable or fixed length, into out (truncated to size - 1 bytes). */
-static int read_string_attr(hid_t obj, const char *name, char *out, size_t size)
-{
-    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-    if (attr < 0)
-        return -1;
-    hid_t file_type = H5Aget_type(attr);
-    hid_t mem_type = H5Tcopy(H5T_C_S1);
-    int rc = -1;
-    htri_t vlen = file_type < 0 ? -1 : H5Tis_variable_str(file_type);
-    /* HDF5 does not convert between character sets: read in the file's. */
-    H5T_cset_t cset = file_type < 0 ? H5T_CSET_ERROR : H5Tget_cset(file_type);
-    if (mem_type >= 0 && (cset == H5T_CSET_ERROR || H5Tset_cset(mem_type, cset) < 0))
-        vlen = -1;
-    if (vlen > 0 && mem_type >= 0 && H5Tset_size(mem_type, H5T_VARIABLE) >= 0) {
-        char *text = NULL;
-        if (H5Aread(attr, mem_type, &text) >= 0) {
-            snprintf(out, size, "%s", text ? text : "");
-            rc = 0;
-        }
-        H5free_memory(text);
-    } else if (vlen == 0 && mem_type >= 0 && H5Tset_size(mem_type, size) >= 0 &&
-               H5Tset_strpad(mem_type, H5T_STR_NULLTERM) >= 0) {
-        rc = H5Aread(attr, mem_type, out) < 0 ? -1 : 0;
-        out[size - 1] = '\0';
-    }
-    if (mem_type >= 0)
-        H5Tclose(mem_type);
-    if (file_type >= 0)
-        H5Tclose(file_type);
-    H5Aclose(attr);
-    return rc;
-}
-
-/* Number of elements of a 1-D dataset; (hsize_t)-1 on error. */
-static hsize_t vector_length(hid_t ds)
-{
-    hid_t space = H5Dget_space(ds);
-    if (space < 0)
-        return (hsize_t)-1;
-    hsize_t dims[1];
-    int rank = H5Sget_simple_extent_ndims(space);
-    if (rank != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1)
-        dims[0] = (hsize_t)-1;
-    H5Sclose(space);
-    return dims[0];
-}
-
-/* Reads a whole 1-D dataset of exactly n elements. */
-static int read_vector(hid_t group, const char *name, hid_t mem_type, hsize_t n, void *out)
-{
-    hid_t ds = H5Dopen2(group, name, H5P_DEFAULT);
-    if (ds < 0)
-        return -1;
-    int rc = vector_length(ds) == n ? 0 : -1;
-    if (rc == 0 && n && H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-        rc = -1;
-    H5Dclose(ds);
-    return rc;
-}
-
-/* Reads `count` rows from `row` of a rank-1 (width 0) or rank-2 dataset. */
-static int read_rows(hid_t ds, hsize_t row, hsize_t count, hsize_t width, hid_t mem_type, void *out)
-{
-    int rank = width ? 2 : 1;
-    hsize_t start[2] = {row, 0}, shape[2] = {count, width};
-    hid_t file_space = H5Dget_space(ds);
-    hid_t mem_space = H5Screate_simple(rank, shape, NULL);
-    herr_t rc = -1;
-    if (file_space >= 0 && mem_space >= 0 &&
-        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, shape, NULL) >= 0)
-        rc = H5Dread(ds, mem_type, mem_space, file_space, H5P_DEFAULT, out);
-    if (mem_space >= 0)
-        H5Sclose(mem_space);
-    if (file_space >= 0)
-        H5Sclose(file_space);
-    return rc < 0 ? -1 : 0;
-}
-
-/* dims of a dataset of the given rank; -1 on error or another rank. */
-static int dataset_dims(hid_t ds, int rank, hsize_t *dims)
-{
-    hid_t space = H5Dget_space(ds);
-    if (space < 0)
-        return -1;
-    int got = H5Sget_simple_extent_ndims(space);
-    int rc = got == rank && H5Sget_simple_extent_dims(space, dims, NULL) == rank ? 0 : -1;
-    H5Sclose(space);
-    return rc;
-}
-
 /* ---- open ---- */
-
-static int open_file(results_file *f, larch_error *err)
-{
-    struct stat st;
-    if (stat(f->path, &st) != 0)
-        return larch_error_set(err, LARCH_EIO, "%.*s: cannot open: %s", SCHEMA_PATH_QUOTE, f->path,
-                               strerror(errno));
-    f->file = H5Fopen(f->path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
-    f->swmr = f->file >= 0;
-    /* Files not written in the latest format (e.g. repacked) only open without SWMR. */
-    if (f->file < 0)
-        f->file = H5Fopen(f->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f->file >= 0)
-        return LARCH_OK;
-    char detail[sizeof schema_last_detail];
-    snprintf(detail, sizeof detail, "%s", schema_last_detail);
-    if (H5Fis_hdf5(f->path) == 0)
-        return larch_error_set(err, LARCH_EFORMAT, "%.*s: not an HDF5 file", SCHEMA_PATH_QUOTE,
-                               f->path);
-    return larch_error_set(err, LARCH_EIO, "%.*s: cannot open as HDF5 (%s)", SCHEMA_PATH_QUOTE,
-                           f->path, detail);
-}
 
 static int read_root(results_file *f, larch_error *err)
 {
@@ -160,7 +33,7 @@ static int read_root(results_file *f, larch_error *err)
                                "%.*s: not a larch experiment file (no /%s attribute)",
                                SCHEMA_PATH_QUOTE, path, SCHEMA_ATTR_VERSION);
     int32_t version = 0;
-    if (read_attr(f->file, SCHEMA_ATTR_VERSION, H5T_NATIVE_INT32, &version) < 0)
+    if (h5u_read_attr(f->file, SCHEMA_ATTR_VERSION, H5T_NATIVE_INT32, &version) < 0)
         return schema_fail(err, LARCH_EFORMAT, path, "cannot read /%s", SCHEMA_ATTR_VERSION);
     if (version > RESULTS_SCHEMA_VERSION)
         return larch_error_set(err, LARCH_EFORMAT,
@@ -171,95 +44,53 @@ static int read_root(results_file *f, larch_error *err)
         return larch_error_set(err, LARCH_EFORMAT, "%.*s: invalid schema version %d",
                                SCHEMA_PATH_QUOTE, path, (int)version);
     f->schema_version = (uint32_t)version;
-    if (read_attr(f->file, SCHEMA_ATTR_MAX_EPOCHS, H5T_NATIVE_UINT32, &f->max_epochs) < 0 ||
-        read_attr(f->file, SCHEMA_ATTR_N_RUNS, H5T_NATIVE_UINT32, &f->n_runs) < 0)
+    if (h5u_read_attr(f->file, SCHEMA_ATTR_MAX_EPOCHS, H5T_NATIVE_UINT32, &f->max_epochs) < 0 ||
+        h5u_read_attr(f->file, SCHEMA_ATTR_N_RUNS, H5T_NATIVE_UINT32, &f->n_runs) < 0)
         return schema_fail(err, LARCH_EFORMAT, path, "cannot read the root attributes");
 
-    hid_t ds = H5Dopen2(f->file, SCHEMA_CONFIG, H5P_DEFAULT);
-    if (ds < 0)
+    size_t size = 0;
+    switch (h5u_read_text(f->file, SCHEMA_CONFIG, &f->config_text, &size)) {
+    case 0:
+        return LARCH_OK;
+    case H5U_EOPEN:
         return schema_fail(err, LARCH_EFORMAT, path, "cannot open /%s", SCHEMA_CONFIG);
-    hid_t type = H5Dget_type(ds);
-    size_t size = type < 0 ? 0 : H5Tget_size(type);
-    int rc = LARCH_OK;
-    if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) != 0)
-        rc = larch_error_set(err, LARCH_EFORMAT, "%.*s: /%s is not a fixed-length string",
-                             SCHEMA_PATH_QUOTE, path, SCHEMA_CONFIG);
-    else if (!(f->config_text = calloc(size + 1, 1)))
-        rc = larch_error_set(err, LARCH_ENOMEM, "%.*s: out of memory for %zu bytes of config",
-                             SCHEMA_PATH_QUOTE, path, size);
-    else if (H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->config_text) < 0)
-        rc = schema_fail(err, LARCH_EFORMAT, path, "cannot read /%s", SCHEMA_CONFIG);
-    if (type >= 0)
-        H5Tclose(type);
-    H5Dclose(ds);
-    return rc;
+    case H5U_ESHAPE:
+        return larch_error_set(err, LARCH_EFORMAT, "%.*s: /%s is not a fixed-length string",
+                               SCHEMA_PATH_QUOTE, path, SCHEMA_CONFIG);
+    case H5U_ENOMEM:
+        return larch_error_set(err, LARCH_ENOMEM, "%.*s: out of memory for %zu bytes of config",
+                               SCHEMA_PATH_QUOTE, path, size);
+    default:
+        return schema_fail(err, LARCH_EFORMAT, path, "cannot read /%s", SCHEMA_CONFIG);
+    }
 }
 
 static int read_space(results_file *f, larch_error *err)
 {
-    larch_space *sp = &f->space;
-    memset(sp, 0, sizeof *sp);
-    sp->struct_size = sizeof *sp;
-    hid_t group = H5Gopen2(f->file, SCHEMA_SPACE, H5P_DEFAULT);
-    if (group < 0)
+    const larch_space *sp = &f->space;
+    uint32_t bad = 0;
+    switch (h5u_read_space(f->file, &f->space, &bad)) {
+    case 0:
+        return LARCH_OK;
+    case H5U_EOPEN:
         return schema_fail(err, LARCH_EFORMAT, f->path, "cannot open /%s", SCHEMA_SPACE);
-    char labels[LARCH_MAX_DECISIONS][LARCH_LABEL_SIZE];
-    uint8_t kinds[LARCH_MAX_DECISIONS];
-    uint32_t choices[LARCH_MAX_DECISIONS];
-    char ops[LARCH_MAX_OPS][LARCH_LABEL_SIZE];
-    hid_t label_type = schema_string_type(LARCH_LABEL_SIZE);
-    int rc = LARCH_OK;
-    hsize_t n_ops = 0;
-    hid_t ops_ds = H5I_INVALID_HID;
-    if (label_type < 0 ||
-        read_string_attr(group, SCHEMA_ATTR_SPACE_NAME, sp->name, sizeof sp->name) < 0 ||
-        read_attr(group, SCHEMA_ATTR_N_DECISIONS, H5T_NATIVE_UINT32, &sp->n_decisions) < 0) {
-        rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read the attributes of /%s",
-                         SCHEMA_SPACE);
-        goto out;
+    case H5U_ERANGE:
+        if (bad == UINT32_MAX)
+            return larch_error_set(err, LARCH_EFORMAT, "%.*s: /%s has %u decisions, expected 1..%d",
+                                   SCHEMA_PATH_QUOTE, f->path, SCHEMA_SPACE, sp->n_decisions,
+                                   LARCH_MAX_DECISIONS);
+        return larch_error_set(err, LARCH_EFORMAT,
+                               "%.*s: /%s: decision %u has %u choices, expected 1..%d",
+                               SCHEMA_PATH_QUOTE, f->path, SCHEMA_SPACE, bad,
+                               sp->decisions[bad].n_choices, LARCH_MAX_CHOICES);
+    case H5U_ESHAPE:
+        return schema_fail(err, LARCH_EFORMAT, f->path,
+                           "cannot read /%s (expected %u decisions and at most %d ops)",
+                           SCHEMA_SPACE, sp->n_decisions, LARCH_MAX_OPS);
+    default:
+        return schema_fail(err, LARCH_EFORMAT, f->path, "cannot read the attributes of /%s",
+                           SCHEMA_SPACE);
     }
-    if (sp->n_decisions < 1 || sp->n_decisions > LARCH_MAX_DECISIONS) {
-        rc = larch_error_set(err, LARCH_EFORMAT, "%.*s: /%s has %u decisions, expected 1..%d",
-                             SCHEMA_PATH_QUOTE, f->path, SCHEMA_SPACE, sp->n_decisions,
-                             LARCH_MAX_DECISIONS);
-        goto out;
-    }
-    ops_ds = H5Dopen2(group, SCHEMA_OP_NAMES, H5P_DEFAULT);
-    n_ops = ops_ds < 0 ? (hsize_t)-1 : vector_length(ops_ds);
-    if (read_vector(group, SCHEMA_DECISION_LABEL, label_type, sp->n_decisions, labels) < 0 ||
-        read_vector(group, SCHEMA_DECISION_KIND, H5T_NATIVE_UINT8, sp->n_decisions, kinds) < 0 ||
-        read_vector(group, SCHEMA_N_CHOICES, H5T_NATIVE_UINT32, sp->n_decisions, choices) < 0 ||
-        n_ops > LARCH_MAX_OPS ||
-        (n_ops && H5Dread(ops_ds, label_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ops) < 0)) {
-        rc = schema_fail(err, LARCH_EFORMAT, f->path,
-                         "cannot read /%s (expected %u decisions and at most %d ops)", SCHEMA_SPACE,
-                         sp->n_decisions, LARCH_MAX_OPS);
-        goto out;
-    }
-    for (uint32_t d = 0; d < sp->n_decisions; d++) {
-        if (choices[d] < 1 || choices[d] > LARCH_MAX_CHOICES) {
-            rc = larch_error_set(
-                err, LARCH_EFORMAT, "%.*s: /%s: decision %u has %u choices, expected 1..%d",
-                SCHEMA_PATH_QUOTE, f->path, SCHEMA_SPACE, d, choices[d], LARCH_MAX_CHOICES);
-            goto out;
-        }
-        sp->decisions[d].kind = kinds[d];
-        sp->decisions[d].n_choices = choices[d];
-        memcpy(sp->decisions[d].label, labels[d], LARCH_LABEL_SIZE);
-        sp->decisions[d].label[LARCH_LABEL_SIZE - 1] = '\0';
-    }
-    sp->n_ops = (uint32_t)n_ops;
-    for (uint32_t o = 0; o < sp->n_ops; o++) {
-        memcpy(sp->op_names[o], ops[o], LARCH_LABEL_SIZE);
-        sp->op_names[o][LARCH_LABEL_SIZE - 1] = '\0';
-    }
-out:
-    if (ops_ds >= 0)
-        H5Dclose(ops_ds);
-    if (label_type >= 0)
-        H5Tclose(label_type);
-    H5Gclose(group);
-    return rc;
 }
 
 /* Reads the attributes of /runs/<name> into its run_index slot of f->runs. */
@@ -273,19 +104,20 @@ static int read_run(results_file *f, hid_t runs, const char *name, larch_error *
     char abi[32];
     uint32_t index = 0;
     int rc = LARCH_OK;
-    if (read_attr(group, SCHEMA_ATTR_RUN_INDEX, H5T_NATIVE_UINT32, &index) < 0 ||
-        read_string_attr(group, SCHEMA_ATTR_STRATEGY, info.strategy, sizeof info.strategy) < 0 ||
-        read_string_attr(group, SCHEMA_ATTR_STRATEGY_VERSION, info.strategy_version,
-                         sizeof info.strategy_version) < 0 ||
-        read_string_attr(group, SCHEMA_ATTR_ABI_VERSION, abi, sizeof abi) < 0 ||
-        read_attr(group, SCHEMA_ATTR_SEED, H5T_NATIVE_UINT64, &info.seed) < 0 ||
-        read_attr(group, SCHEMA_ATTR_SEED_INDEX, H5T_NATIVE_UINT32, &info.seed_index) < 0)
+    if (h5u_read_attr(group, SCHEMA_ATTR_RUN_INDEX, H5T_NATIVE_UINT32, &index) < 0 ||
+        h5u_read_string_attr_to(group, SCHEMA_ATTR_STRATEGY, info.strategy, sizeof info.strategy) <
+            0 ||
+        h5u_read_string_attr_to(group, SCHEMA_ATTR_STRATEGY_VERSION, info.strategy_version,
+                                sizeof info.strategy_version) < 0 ||
+        h5u_read_string_attr_to(group, SCHEMA_ATTR_ABI_VERSION, abi, sizeof abi) < 0 ||
+        h5u_read_attr(group, SCHEMA_ATTR_SEED, H5T_NATIVE_UINT64, &info.seed) < 0 ||
+        h5u_read_attr(group, SCHEMA_ATTR_SEED_INDEX, H5T_NATIVE_UINT32, &info.seed_index) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read the attributes of /%s/%s",
                          SCHEMA_RUNS, name);
     /* `evaluator` came with replays; a file without it was trained. */
     else if (H5Aexists(group, SCHEMA_ATTR_EVALUATOR) > 0
-                 ? read_string_attr(group, SCHEMA_ATTR_EVALUATOR, info.evaluator,
-                                    sizeof info.evaluator) < 0
+                 ? h5u_read_string_attr_to(group, SCHEMA_ATTR_EVALUATOR, info.evaluator,
+                                           sizeof info.evaluator) < 0
                  : (snprintf(info.evaluator, sizeof info.evaluator, "train"), 0))
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read /%s/%s/%s", SCHEMA_RUNS, name,
                          SCHEMA_ATTR_EVALUATOR);
@@ -348,7 +180,8 @@ int results_file_open(const char *path, results_file **out, larch_error *err)
     f->file = f->trial_type = f->run_state_type = H5I_INVALID_HID;
     schema_quiet quiet;
     schema_quiet_begin(&quiet);
-    int rc = open_file(f, err);
+    int rc = LARCH_OK;
+    f->file = h5u_open_read(path, &f->swmr, &rc, err);
     if (rc == LARCH_OK)
         rc = read_root(f, err);
     if (rc == LARCH_OK)
@@ -458,13 +291,13 @@ int results_file_read_trials(results_file *f, uint32_t run, results_trial **rows
     hid_t ds = open_run_dataset(f, run, SCHEMA_TRIALS, err);
     if (ds < 0)
         rc = err ? err->status : LARCH_EFORMAT;
-    else if (dataset_dims(ds, 1, &n) < 0)
+    else if (h5u_dataset_dims(ds, 1, &n) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "/%s/%s/%s is not 1-D", SCHEMA_RUNS,
                          f->runs[run].name, SCHEMA_TRIALS);
     else if (n && !(buf = calloc(n, sizeof *buf)))
         rc = larch_error_set(err, LARCH_ENOMEM, "%.*s: out of memory for %llu trials",
                              SCHEMA_PATH_QUOTE, f->path, (unsigned long long)n);
-    else if (n && read_rows(ds, 0, n, 0, f->trial_type, buf) < 0)
+    else if (n && h5u_read_rows(ds, 0, n, 0, f->trial_type, buf) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read /%s/%s/%s", SCHEMA_RUNS,
                          f->runs[run].name, SCHEMA_TRIALS);
     if (ds >= 0)
@@ -530,7 +363,7 @@ int results_file_read_checkpoint(results_file *f, uint32_t run, void **bytes, si
     if (ds < 0)
         rc = err ? err->status : LARCH_EFORMAT;
     else if (H5Dread(size_ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &valid) < 0 ||
-             dataset_dims(ds, 1, &capacity) < 0)
+             h5u_dataset_dims(ds, 1, &capacity) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read the checkpoint of /%s/%s",
                          SCHEMA_RUNS, f->runs[run].name);
     else if (valid > capacity)
@@ -541,7 +374,7 @@ int results_file_read_checkpoint(results_file *f, uint32_t run, void **bytes, si
     else if (valid && !(buf = malloc((size_t)valid)))
         rc = larch_error_set(err, LARCH_ENOMEM, "%.*s: out of memory for a %llu-byte checkpoint",
                              SCHEMA_PATH_QUOTE, f->path, (unsigned long long)valid);
-    else if (valid && read_rows(ds, 0, valid, 0, H5T_NATIVE_UINT8, buf) < 0)
+    else if (valid && h5u_read_rows(ds, 0, valid, 0, H5T_NATIVE_UINT8, buf) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read /%s/%s/%s", SCHEMA_RUNS,
                          f->runs[run].name, SCHEMA_CHECKPOINT);
     if (ds >= 0)
@@ -569,14 +402,14 @@ static int read_run_row(results_file *f, uint32_t run, const char *name, uint64_
     hid_t ds = open_run_dataset(f, run, name, err);
     if (ds < 0)
         rc = err ? err->status : LARCH_EFORMAT;
-    else if (dataset_dims(ds, 2, dims) < 0 || dims[1] != width)
+    else if (h5u_dataset_dims(ds, 2, dims) < 0 || dims[1] != width)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "/%s/%s/%s is not %llu wide", SCHEMA_RUNS,
                          f->runs[run].name, name, (unsigned long long)width);
     else if (trial >= dims[0])
         rc = larch_error_set(err, LARCH_ERANGE, "%.*s: /%s/%s/%s has no row %llu (%llu rows)",
                              SCHEMA_PATH_QUOTE, f->path, SCHEMA_RUNS, f->runs[run].name, name,
                              (unsigned long long)trial, (unsigned long long)dims[0]);
-    else if (read_rows(ds, trial, 1, width, mem_type, out) < 0)
+    else if (h5u_read_rows(ds, trial, 1, width, mem_type, out) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read row %llu of /%s/%s/%s",
                          (unsigned long long)trial, SCHEMA_RUNS, f->runs[run].name, name);
     if (ds >= 0)
@@ -644,9 +477,32 @@ int results_file_root_double(results_file *f, const char *name, double *out, lar
     if (exists == 0)
         rc = larch_error_set(err, LARCH_ENOTFOUND, "%.*s: no root attribute '%s'",
                              SCHEMA_PATH_QUOTE, f->path, name);
-    else if (exists < 0 || read_attr(f->file, name, H5T_NATIVE_DOUBLE, out) < 0)
-        rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read the root attribute '%s' as a "
-                         "number", name);
+    else if (exists < 0 || h5u_read_attr(f->file, name, H5T_NATIVE_DOUBLE, out) < 0)
+        rc = schema_fail(err, LARCH_EFORMAT, f->path,
+                         "cannot read the root attribute '%s' as a "
+                         "number",
+                         name);
     schema_quiet_end(&quiet);
+    return rc;
+}
+
+int results_file_root_string(results_file *f, const char *name, char **out, larch_error *err)
+{
+    if (!f || !name || !out)
+        return larch_error_set(err, LARCH_EINVAL, "results_file_root_string: NULL argument");
+    schema_quiet quiet;
+    schema_quiet_begin(&quiet);
+    int rc = LARCH_OK;
+    char *text = NULL;
+    htri_t exists = H5Aexists(f->file, name);
+    if (exists == 0)
+        rc = larch_error_set(err, LARCH_ENOTFOUND, "%.*s: no root attribute '%s'",
+                             SCHEMA_PATH_QUOTE, f->path, name);
+    else if (exists < 0 || !(text = h5u_read_string_attr(f->file, name)))
+        rc = schema_fail(err, LARCH_EFORMAT, f->path,
+                         "cannot read the root attribute '%s' as a string", name);
+    schema_quiet_end(&quiet);
+    if (rc == LARCH_OK)
+        *out = text;
     return rc;
 }

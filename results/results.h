@@ -12,6 +12,14 @@
 #define RESULTS_SCHEMA_VERSION 1
 #define RESULTS_NAME_SIZE 64
 
+/* Root attributes only a replay (evaluator "table") writes: the table file (as the config
+ * resolved it: relative paths are relative to the directory larch ran in), its best
+ * architecture's mean validation accuracy over its seeds, and that architecture's mean test
+ * accuracy (the regret baselines). Read them with results_file_root_string / _double. */
+#define RESULTS_ATTR_TABLE_PATH "table_path"
+#define RESULTS_ATTR_TABLE_BEST_VAL "table_best_val_accuracy"
+#define RESULTS_ATTR_TABLE_BEST_TEST "table_best_test_accuracy"
+
 typedef enum results_run_state {
     RESULTS_RUN_PENDING = 0,
     RESULTS_RUN_RUNNING = 1,
@@ -164,5 +172,10 @@ int results_file_read_curves(results_file *f, uint32_t run, uint64_t trial, floa
  * only in some files). LARCH_ENOTFOUND when the file has no such attribute, LARCH_EFORMAT when it
  * is not a number; *out is untouched on error. */
 int results_file_root_double(results_file *f, const char *name, double *out, larch_error *err);
+
+/* The string root attribute `name` (e.g. RESULTS_ATTR_TABLE_PATH) as a malloc'd string that the
+ * caller owns (free()). LARCH_ENOTFOUND when the file has no such attribute, LARCH_EFORMAT when
+ * it is not a string or cannot be read; *out is untouched on error. */
+int results_file_root_string(results_file *f, const char *name, char **out, larch_error *err);
 
 #endif

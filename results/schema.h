@@ -11,6 +11,7 @@
 
 #include <hdf5.h>
 
+#include "h5util.h"
 #include "results.h"
 
 /* Root attributes. */
@@ -22,10 +23,10 @@
 #define SCHEMA_ATTR_CONFIG_PATH "config_path"
 #define SCHEMA_ATTR_MAX_EPOCHS "max_epochs"
 #define SCHEMA_ATTR_N_RUNS "n_runs"
-/* Replays only: the table and its best architecture (mean over its seeds). */
-#define SCHEMA_ATTR_TABLE_PATH "table_path"
-#define SCHEMA_ATTR_TABLE_BEST_VAL "table_best_val_accuracy"
-#define SCHEMA_ATTR_TABLE_BEST_TEST "table_best_test_accuracy"
+/* Replays only: the table and its best architecture (mean over its seeds); public in results.h. */
+#define SCHEMA_ATTR_TABLE_PATH RESULTS_ATTR_TABLE_PATH
+#define SCHEMA_ATTR_TABLE_BEST_VAL RESULTS_ATTR_TABLE_BEST_VAL
+#define SCHEMA_ATTR_TABLE_BEST_TEST RESULTS_ATTR_TABLE_BEST_TEST
 
 #define SCHEMA_CONFIG "config"
 
@@ -110,31 +111,25 @@ static inline hid_t schema_string_type(size_t size)
     return t;
 }
 
-enum schema_kind { SK_U8, SK_U32, SK_U64, SK_F64, SK_STATUS, SK_ARCH };
-
 /* The members of the trials table, in file order; offsets are those of results_trial. */
-static const struct schema_field {
-    const char *name;
-    size_t offset;
-    enum schema_kind kind;
-} schema_trial_fields[] = {
-    {"trial", offsetof(results_trial, trial), SK_U64},
-    {"run", offsetof(results_trial, run), SK_U32},
-    {"status", offsetof(results_trial, status), SK_STATUS},
-    {"cached", offsetof(results_trial, cached), SK_U8},
-    {"score", offsetof(results_trial, score), SK_F64},
-    {"val_accuracy", offsetof(results_trial, val_accuracy), SK_F64},
-    {"test_accuracy", offsetof(results_trial, test_accuracy), SK_F64},
-    {"params", offsetof(results_trial, params), SK_U64},
-    {"flops", offsetof(results_trial, flops), SK_U64},
-    {"latency_ms", offsetof(results_trial, latency_ms), SK_F64},
-    {"train_seconds", offsetof(results_trial, train_seconds), SK_F64},
-    {"cost_seconds", offsetof(results_trial, cost_seconds), SK_F64},
-    {"started_s", offsetof(results_trial, started_s), SK_F64},
-    {"finished_s", offsetof(results_trial, finished_s), SK_F64},
-    {"n_epochs", offsetof(results_trial, n_epochs), SK_U32},
-    {"arch", offsetof(results_trial, arch), SK_ARCH},
-    {"charged_seconds", offsetof(results_trial, charged_seconds), SK_F64},
+static const h5u_field schema_trial_fields[] = {
+    {"trial", offsetof(results_trial, trial), H5U_U64},
+    {"run", offsetof(results_trial, run), H5U_U32},
+    {"status", offsetof(results_trial, status), H5U_STATUS},
+    {"cached", offsetof(results_trial, cached), H5U_U8},
+    {"score", offsetof(results_trial, score), H5U_F64},
+    {"val_accuracy", offsetof(results_trial, val_accuracy), H5U_F64},
+    {"test_accuracy", offsetof(results_trial, test_accuracy), H5U_F64},
+    {"params", offsetof(results_trial, params), H5U_U64},
+    {"flops", offsetof(results_trial, flops), H5U_U64},
+    {"latency_ms", offsetof(results_trial, latency_ms), H5U_F64},
+    {"train_seconds", offsetof(results_trial, train_seconds), H5U_F64},
+    {"cost_seconds", offsetof(results_trial, cost_seconds), H5U_F64},
+    {"started_s", offsetof(results_trial, started_s), H5U_F64},
+    {"finished_s", offsetof(results_trial, finished_s), H5U_F64},
+    {"n_epochs", offsetof(results_trial, n_epochs), H5U_U32},
+    {"arch", offsetof(results_trial, arch), H5U_ARCH},
+    {"charged_seconds", offsetof(results_trial, charged_seconds), H5U_F64},
 };
 #define SCHEMA_N_TRIAL_FIELDS (sizeof schema_trial_fields / sizeof schema_trial_fields[0])
 
@@ -142,49 +137,8 @@ static const struct schema_field {
  * layout of results_trial in memory. H5I_INVALID_HID on error. */
 static inline hid_t schema_trial_type(int for_file)
 {
-    hid_t member[SCHEMA_N_TRIAL_FIELDS];
-    size_t offset[SCHEMA_N_TRIAL_FIELDS];
-    size_t packed = 0;
-    hid_t compound = H5I_INVALID_HID;
-    size_t made = 0;
-    for (; made < SCHEMA_N_TRIAL_FIELDS; made++) {
-        hid_t t = H5I_INVALID_HID;
-        switch (schema_trial_fields[made].kind) {
-        case SK_U8:
-            t = H5Tcopy(for_file ? H5T_STD_U8LE : H5T_NATIVE_UINT8);
-            break;
-        case SK_U32:
-            t = H5Tcopy(for_file ? H5T_STD_U32LE : H5T_NATIVE_UINT32);
-            break;
-        case SK_U64:
-            t = H5Tcopy(for_file ? H5T_STD_U64LE : H5T_NATIVE_UINT64);
-            break;
-        case SK_F64:
-            t = H5Tcopy(for_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE);
-            break;
-        case SK_STATUS:
-            t = schema_status_type();
-            break;
-        case SK_ARCH:
-            t = schema_string_type(LARCH_ARCH_STRING_SIZE);
-            break;
-        }
-        if (t < 0)
-            goto out;
-        member[made] = t;
-        offset[made] = for_file ? packed : schema_trial_fields[made].offset;
-        packed += H5Tget_size(t);
-    }
-    compound = H5Tcreate(H5T_COMPOUND, for_file ? packed : sizeof(results_trial));
-    for (size_t i = 0; compound >= 0 && i < made; i++)
-        if (H5Tinsert(compound, schema_trial_fields[i].name, offset[i], member[i]) < 0) {
-            H5Tclose(compound);
-            compound = H5I_INVALID_HID;
-        }
-out:
-    for (size_t i = 0; i < made; i++)
-        H5Tclose(member[i]);
-    return compound;
+    return h5u_compound_type(schema_trial_fields, SCHEMA_N_TRIAL_FIELDS, sizeof(results_trial),
+                             for_file);
 }
 
 /* HDF5 prints its error stack to stderr by default. Inside results_* calls the printing is

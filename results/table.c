@@ -39,70 +39,27 @@ typedef struct table_row {
     table_result r;
 } table_row;
 
-enum field_kind { FK_U8, FK_U32, FK_U64, FK_F64, FK_STATUS };
-
-static const struct table_field {
-    const char *name;
-    size_t offset;
-    enum field_kind kind;
-} row_fields[] = {
-    {"unique", offsetof(table_row, unique), FK_U32},
-    {"seed", offsetof(table_row, seed), FK_U32},
-    {"done", offsetof(table_row, r.done), FK_U8},
-    {"status", offsetof(table_row, r.status), FK_STATUS},
-    {"n_epochs", offsetof(table_row, r.n_epochs), FK_U32},
-    {"session", offsetof(table_row, r.session), FK_U32},
-    {"train_seed", offsetof(table_row, r.train_seed), FK_U64},
-    {"val_accuracy", offsetof(table_row, r.val_accuracy), FK_F64},
-    {"test_accuracy", offsetof(table_row, r.test_accuracy), FK_F64},
-    {"latency_ms", offsetof(table_row, r.latency_ms), FK_F64},
-    {"train_seconds", offsetof(table_row, r.train_seconds), FK_F64},
-    {"trained_at", offsetof(table_row, r.trained_at), FK_F64},
+static const h5u_field row_fields[] = {
+    {"unique", offsetof(table_row, unique), H5U_U32},
+    {"seed", offsetof(table_row, seed), H5U_U32},
+    {"done", offsetof(table_row, r.done), H5U_U8},
+    {"status", offsetof(table_row, r.status), H5U_STATUS},
+    {"n_epochs", offsetof(table_row, r.n_epochs), H5U_U32},
+    {"session", offsetof(table_row, r.session), H5U_U32},
+    {"train_seed", offsetof(table_row, r.train_seed), H5U_U64},
+    {"val_accuracy", offsetof(table_row, r.val_accuracy), H5U_F64},
+    {"test_accuracy", offsetof(table_row, r.test_accuracy), H5U_F64},
+    {"latency_ms", offsetof(table_row, r.latency_ms), H5U_F64},
+    {"train_seconds", offsetof(table_row, r.train_seconds), H5U_F64},
+    {"trained_at", offsetof(table_row, r.trained_at), H5U_F64},
 };
-#define N_ROW_FIELDS (sizeof row_fields / sizeof row_fields[0])
 
 /* The /results compound: packed little-endian for the file, table_row's layout in memory.
  * H5I_INVALID_HID on error. */
 static hid_t row_type(int for_file)
 {
-    hid_t member[N_ROW_FIELDS];
-    size_t offset[N_ROW_FIELDS], packed = 0, made = 0;
-    hid_t compound = H5I_INVALID_HID;
-    for (; made < N_ROW_FIELDS; made++) {
-        hid_t t = H5I_INVALID_HID;
-        switch (row_fields[made].kind) {
-        case FK_U8:
-            t = H5Tcopy(for_file ? H5T_STD_U8LE : H5T_NATIVE_UINT8);
-            break;
-        case FK_U32:
-            t = H5Tcopy(for_file ? H5T_STD_U32LE : H5T_NATIVE_UINT32);
-            break;
-        case FK_U64:
-            t = H5Tcopy(for_file ? H5T_STD_U64LE : H5T_NATIVE_UINT64);
-            break;
-        case FK_F64:
-            t = H5Tcopy(for_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE);
-            break;
-        case FK_STATUS:
-            t = schema_status_type();
-            break;
-        }
-        if (t < 0)
-            goto out;
-        member[made] = t;
-        offset[made] = for_file ? packed : row_fields[made].offset;
-        packed += H5Tget_size(t);
-    }
-    compound = H5Tcreate(H5T_COMPOUND, for_file ? packed : sizeof(table_row));
-    for (size_t i = 0; compound >= 0 && i < made; i++)
-        if (H5Tinsert(compound, row_fields[i].name, offset[i], member[i]) < 0) {
-            H5Tclose(compound);
-            compound = H5I_INVALID_HID;
-        }
-out:
-    for (size_t i = 0; i < made; i++)
-        H5Tclose(member[i]);
-    return compound;
+    return h5u_compound_type(row_fields, sizeof row_fields / sizeof row_fields[0],
+                             sizeof(table_row), for_file);
 }
 
 static uint64_t space_size(const larch_space *space)
@@ -128,19 +85,9 @@ static uint64_t arch_index(const larch_space *space, const larch_arch *arch)
 static int check_info(const char *path, const table_info *info, larch_error *err)
 {
     const larch_space *sp = info->space;
-    if (!sp)
-        return larch_error_set(err, LARCH_EINVAL, "%s: no search space given", path);
-    if (sp->n_decisions < 1 || sp->n_decisions > LARCH_MAX_DECISIONS)
-        return larch_error_set(err, LARCH_EINVAL, "%s: space has %u decisions, expected 1..%d",
-                               path, sp->n_decisions, LARCH_MAX_DECISIONS);
-    for (uint32_t d = 0; d < sp->n_decisions; d++)
-        if (sp->decisions[d].n_choices < 1 || sp->decisions[d].n_choices > LARCH_MAX_CHOICES)
-            return larch_error_set(err, LARCH_EINVAL,
-                                   "%s: space decision %u has %u choices, expected 1..%d", path, d,
-                                   sp->decisions[d].n_choices, LARCH_MAX_CHOICES);
-    if (sp->n_ops > LARCH_MAX_OPS)
-        return larch_error_set(err, LARCH_EINVAL, "%s: space has %u ops, expected at most %d", path,
-                               sp->n_ops, LARCH_MAX_OPS);
+    int rc = h5u_check_space(path, sp, err);
+    if (rc != LARCH_OK)
+        return rc;
     uint64_t size = space_size(sp);
     if (size == UINT64_MAX)
         return larch_error_set(err, LARCH_ERANGE,
@@ -157,7 +104,7 @@ static int check_info(const char *path, const table_info *info, larch_error *err
     if (!info->unique || !info->arch_to_unique || !info->params || !info->flops)
         return larch_error_set(err, LARCH_EINVAL, "%s: table_info lacks an array", path);
     for (uint32_t u = 0; u < info->n_unique; u++) {
-        int rc = larch_arch_validate(sp, &info->unique[u], err);
+        rc = larch_arch_validate(sp, &info->unique[u], err);
         if (rc != LARCH_OK)
             return larch_error_prefix(err, "%s: unique architecture %u: ", path, u);
         if (info->arch_to_unique[arch_index(sp, &info->unique[u])] != u)
@@ -185,21 +132,16 @@ struct table_writer {
     char *path;
 };
 
-static void close_id(hid_t *id, herr_t (*close_fn)(hid_t), int *failed)
+/* Closes every handle of w (a table_writer) and frees it; returns nonzero if a close failed. */
+static int writer_destroy(void *obj)
 {
-    if (*id >= 0 && close_fn(*id) < 0)
-        *failed = 1;
-    *id = H5I_INVALID_HID;
-}
-
-static int writer_destroy(table_writer *w)
-{
+    table_writer *w = obj;
     int failed = 0;
-    close_id(&w->results, H5Dclose, &failed);
-    close_id(&w->train_loss, H5Dclose, &failed);
-    close_id(&w->val_curve, H5Dclose, &failed);
-    close_id(&w->mem_row, H5Tclose, &failed);
-    close_id(&w->file, H5Fclose, &failed);
+    h5u_close_id(&w->results, H5Dclose, &failed);
+    h5u_close_id(&w->train_loss, H5Dclose, &failed);
+    h5u_close_id(&w->val_curve, H5Dclose, &failed);
+    h5u_close_id(&w->mem_row, H5Tclose, &failed);
+    h5u_close_id(&w->file, H5Fclose, &failed);
     free(w->done);
     free(w->curve_row);
     free(w->path);
@@ -225,25 +167,6 @@ static table_writer *writer_new(const char *path, const table_info *info)
         return NULL;
     }
     return w;
-}
-
-/* A contiguous dataset allocated at creation (so in-place writes under SWMR never change its
- * layout), filled with *fill. */
-static hid_t create_fixed(hid_t file, const char *name, hid_t file_type, int rank,
-                          const hsize_t *dims, hid_t fill_type, const void *fill)
-{
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t ds = H5I_INVALID_HID;
-    if (space >= 0 && dcpl >= 0 && H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) >= 0 &&
-        H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC) >= 0 &&
-        H5Pset_fill_value(dcpl, fill_type, fill) >= 0)
-        ds = H5Dcreate2(file, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return ds;
 }
 
 static int write_root(table_writer *w, const table_info *info, uint64_t size)
@@ -279,17 +202,7 @@ static int write_canonical(table_writer *w, const table_info *info, uint64_t siz
     for (uint32_t u = 0; u < info->n_unique; u++)
         memcpy(archs + (size_t)u * n_dec, info->unique[u].choice, n_dec);
     hsize_t dims[2] = {info->n_unique, n_dec};
-    hid_t space = H5Screate_simple(2, dims, NULL);
-    hid_t ds = space < 0 ? H5I_INVALID_HID
-                         : H5Dcreate2(w->file, TABLE_ARCHS, H5T_STD_U8LE, space, H5P_DEFAULT,
-                                      H5P_DEFAULT, H5P_DEFAULT);
-    int rc = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, archs) >= 0
-                 ? 0
-                 : -1;
-    if (ds >= 0 && H5Dclose(ds) < 0)
-        rc = -1;
-    if (space >= 0)
-        H5Sclose(space);
+    int rc = h5u_write_array(w->file, TABLE_ARCHS, H5T_STD_U8LE, H5T_NATIVE_UINT8, 2, dims, archs);
     free(archs);
     if (rc < 0 ||
         h5u_write_vector(w->file, TABLE_ARCH_TO_UNIQUE, H5T_STD_U32LE, H5T_NATIVE_UINT32, size,
@@ -319,13 +232,14 @@ static int create_rows(table_writer *w)
     memset(&fill, 0, sizeof fill);
     hsize_t n = n_rows, curve_dims[2] = {n_rows, w->width};
     float nan = NAN;
-    w->results = create_fixed(w->file, TABLE_RESULTS, file_row, 1, &n, w->mem_row, &fill);
+    w->results =
+        h5u_create_filled(w->file, TABLE_RESULTS, file_row, 1, &n, NULL, NULL, w->mem_row, &fill);
     if (w->results < 0 || H5Dwrite(w->results, w->mem_row, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
         goto out;
-    w->train_loss = create_fixed(w->file, SCHEMA_TRAIN_LOSS, H5T_IEEE_F32LE, 2, curve_dims,
-                                 H5T_NATIVE_FLOAT, &nan);
-    w->val_curve = create_fixed(w->file, SCHEMA_VAL_CURVE, H5T_IEEE_F32LE, 2, curve_dims,
-                                H5T_NATIVE_FLOAT, &nan);
+    w->train_loss = h5u_create_filled(w->file, SCHEMA_TRAIN_LOSS, H5T_IEEE_F32LE, 2, curve_dims,
+                                      NULL, NULL, H5T_NATIVE_FLOAT, &nan);
+    w->val_curve = h5u_create_filled(w->file, SCHEMA_VAL_CURVE, H5T_IEEE_F32LE, 2, curve_dims, NULL,
+                                     NULL, H5T_NATIVE_FLOAT, &nan);
     if (w->train_loss >= 0 && w->val_curve >= 0)
         rc = 0;
 out:
@@ -473,7 +387,7 @@ static int check_same(table_writer *w, const table_info *info, larch_error *err)
                                "was made from (its /config) or write a new table",
                                SCHEMA_PATH_QUOTE, path, diff);
     larch_space space;
-    if (h5u_read_space(f, &space) < 0)
+    if (h5u_read_space(f, &space, NULL) < 0)
         return schema_fail(err, LARCH_EFORMAT, path, "cannot read /%s", SCHEMA_SPACE);
     uint64_t want_size = space_size(info->space);
     const char *what = !same_space(&space, info->space) ? "the search space"
@@ -594,29 +508,11 @@ uint32_t table_writer_session(const table_writer *w)
     return w ? w->session : 0;
 }
 
-/* Writes count elements at [row, 0..] of a rank-1 (width 0) or rank-2 dataset. */
-static int write_at(hid_t ds, hsize_t row, hsize_t width, hid_t mem_type, const void *data)
-{
-    int rank = width ? 2 : 1;
-    hsize_t start[2] = {row, 0}, count[2] = {1, width};
-    hid_t file_space = H5Dget_space(ds);
-    hid_t mem_space = H5Screate_simple(rank, count, NULL);
-    herr_t rc = -1;
-    if (file_space >= 0 && mem_space >= 0 &&
-        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
-        rc = H5Dwrite(ds, mem_type, mem_space, file_space, H5P_DEFAULT, data);
-    if (mem_space >= 0)
-        H5Sclose(mem_space);
-    if (file_space >= 0)
-        H5Sclose(file_space);
-    return rc < 0 ? -1 : 0;
-}
-
 static int write_curve(table_writer *w, hid_t ds, hsize_t row, const float *values, uint32_t n)
 {
     for (uint32_t e = 0; e < w->width; e++)
         w->curve_row[e] = values && e < n ? values[e] : NAN;
-    return write_at(ds, row, w->width, H5T_NATIVE_FLOAT, w->curve_row);
+    return h5u_write_rows(ds, row, 1, w->width, H5T_NATIVE_FLOAT, w->curve_row);
 }
 
 int table_writer_put(table_writer *w, uint32_t unique, uint32_t seed, const table_result *r,
@@ -655,7 +551,7 @@ int table_writer_put(table_writer *w, uint32_t unique, uint32_t seed, const tabl
         what = SCHEMA_VAL_CURVE;
     else if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
         what = "flush";
-    else if (write_at(w->results, index, 0, w->mem_row, &row) < 0)
+    else if (h5u_write_rows(w->results, index, 1, 0, w->mem_row, &row) < 0)
         what = TABLE_RESULTS;
     else if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
         what = "flush";
@@ -673,19 +569,7 @@ int table_writer_put(table_writer *w, uint32_t unique, uint32_t seed, const tabl
 
 int table_writer_close(table_writer *w, larch_error *err)
 {
-    if (!w)
-        return LARCH_OK;
-    schema_quiet quiet;
-    schema_quiet_begin(&quiet);
-    int rc = LARCH_OK;
-    if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-        rc = schema_fail(err, LARCH_EIO, w->path, "cannot flush");
-    char path[SCHEMA_PATH_QUOTE + 1];
-    snprintf(path, sizeof path, "%s", w->path);
-    if (writer_destroy(w) && rc == LARCH_OK)
-        rc = schema_fail(err, LARCH_EIO, path, "cannot close");
-    schema_quiet_end(&quiet);
-    return rc;
+    return w ? h5u_close_writer(w->file, w->path, writer_destroy, w, err) : LARCH_OK;
 }
 
 /* ---- reader ---- */
@@ -728,29 +612,6 @@ void table_close(table_file *t)
     free(t);
 }
 
-/* Opens path read-only; on failure *rc and err say why. */
-static hid_t open_read(const char *path, int *rc, larch_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        *rc = larch_error_set(err, LARCH_EIO, "%.*s: cannot open: %s", SCHEMA_PATH_QUOTE, path,
-                              strerror(errno));
-        return H5I_INVALID_HID;
-    }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
-    /* Files not in the latest format (e.g. repacked) only open without SWMR. */
-    if (file < 0)
-        file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file >= 0)
-        return file;
-    if (H5Fis_hdf5(path) <= 0)
-        *rc =
-            larch_error_set(err, LARCH_EFORMAT, "%.*s: not an HDF5 file", SCHEMA_PATH_QUOTE, path);
-    else
-        *rc = schema_fail(err, LARCH_EIO, path, "cannot open as HDF5");
-    return H5I_INVALID_HID;
-}
-
 static int read_root(table_file *t, hid_t f, larch_error *err)
 {
     const char *path = t->path;
@@ -782,13 +643,13 @@ static int read_root(table_file *t, hid_t f, larch_error *err)
     t->recipe = h5u_read_string_attr(f, TABLE_ATTR_RECIPE);
     t->larch_version = h5u_read_string_attr(f, SCHEMA_ATTR_LARCH_VERSION);
     t->created = h5u_read_string_attr(f, SCHEMA_ATTR_CREATED);
-    t->config_text = h5u_read_text(f, SCHEMA_CONFIG);
+    h5u_read_text(f, SCHEMA_CONFIG, &t->config_text, NULL);
     if (!t->recipe || !t->larch_version || !t->created || !t->config_text)
         return schema_fail(err, LARCH_EFORMAT, path,
                            "cannot read the provenance (/%s and "
                            "attributes)",
                            SCHEMA_CONFIG);
-    if (h5u_read_space(f, &t->space) < 0)
+    if (h5u_read_space(f, &t->space, NULL) < 0)
         return schema_fail(err, LARCH_EFORMAT, path, "cannot read /%s", SCHEMA_SPACE);
     uint64_t size = space_size(&t->space);
     if (t->n_seeds < 1 || t->n_unique < 1 || size != t->space_size || t->n_unique > size ||
@@ -909,7 +770,7 @@ int table_open(const char *path, table_file **out, larch_error *err)
     schema_quiet quiet;
     schema_quiet_begin(&quiet);
     int rc = LARCH_EIO;
-    hid_t f = open_read(path, &rc, err);
+    hid_t f = h5u_open_read(path, NULL, &rc, err);
     if (f >= 0) {
         rc = read_root(t, f, err);
         if (rc == LARCH_OK)

@@ -3,11 +3,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hdf5.h>
 #include <larch/strategy.h>
 
+#include "h5util.h"
 #include "results.h"
 #include "schema.h"
 
@@ -38,37 +38,31 @@ struct results_writer {
     char *path;
 };
 
-static void close_id(hid_t *id, herr_t (*close_fn)(hid_t), int *failed)
-{
-    if (*id >= 0 && close_fn(*id) < 0)
-        *failed = 1;
-    *id = H5I_INVALID_HID;
-}
-
 /* Closes the run's datasets (those open); returns nonzero if a close failed. */
 static int close_run(writer_run *r)
 {
     int failed = 0;
-    close_id(&r->trials, H5Dclose, &failed);
-    close_id(&r->arch, H5Dclose, &failed);
-    close_id(&r->train_loss, H5Dclose, &failed);
-    close_id(&r->val_curve, H5Dclose, &failed);
-    close_id(&r->run_state, H5Dclose, &failed);
-    close_id(&r->checkpoint, H5Dclose, &failed);
-    close_id(&r->checkpoint_size, H5Dclose, &failed);
+    h5u_close_id(&r->trials, H5Dclose, &failed);
+    h5u_close_id(&r->arch, H5Dclose, &failed);
+    h5u_close_id(&r->train_loss, H5Dclose, &failed);
+    h5u_close_id(&r->val_curve, H5Dclose, &failed);
+    h5u_close_id(&r->run_state, H5Dclose, &failed);
+    h5u_close_id(&r->checkpoint, H5Dclose, &failed);
+    h5u_close_id(&r->checkpoint_size, H5Dclose, &failed);
     return failed;
 }
 
-/* Closes every handle of w and frees it; returns nonzero if a close failed. */
-static int destroy(results_writer *w)
+/* Closes every handle of w (a results_writer) and frees it; returns nonzero if a close failed. */
+static int destroy(void *obj)
 {
+    results_writer *w = obj;
     int failed = 0;
     for (uint32_t i = 0; w->runs && i < w->n_runs; i++)
         if (close_run(&w->runs[i]))
             failed = 1;
-    close_id(&w->trial_type, H5Tclose, &failed);
-    close_id(&w->run_state_type, H5Tclose, &failed);
-    close_id(&w->file, H5Fclose, &failed);
+    h5u_close_id(&w->trial_type, H5Tclose, &failed);
+    h5u_close_id(&w->run_state_type, H5Tclose, &failed);
+    h5u_close_id(&w->file, H5Fclose, &failed);
     free(w->runs);
     free(w->curve_row);
     free(w->block_rows);
@@ -81,61 +75,6 @@ static int destroy(results_writer *w)
 }
 
 /* ---- creation helpers: each returns 0 or -1 with HDF5's error stack describing why ---- */
-
-static int write_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
-                      const void *value)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    if (space < 0)
-        return -1;
-    hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = attr < 0 ? -1 : H5Awrite(attr, mem_type, value);
-    if (attr >= 0 && H5Aclose(attr) < 0)
-        rc = -1;
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
-
-/* Variable-length UTF-8 string attribute: safe because attributes are written before SWMR. */
-static int write_string_attr(hid_t obj, const char *name, const char *value)
-{
-    hid_t type = H5Tcopy(H5T_C_S1);
-    if (type < 0)
-        return -1;
-    const char *text = value ? value : "";
-    int rc = -1;
-    if (H5Tset_size(type, H5T_VARIABLE) >= 0 && H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
-        rc = write_attr(obj, name, type, type, &text);
-    H5Tclose(type);
-    return rc;
-}
-
-static int write_u32_attr(hid_t obj, const char *name, uint32_t value)
-{
-    return write_attr(obj, name, H5T_STD_U32LE, H5T_NATIVE_UINT32, &value);
-}
-
-static int write_u64_attr(hid_t obj, const char *name, uint64_t value)
-{
-    return write_attr(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
-}
-
-/* A contiguous 1-D dataset of n elements, written whole (n may be 0). */
-static int write_vector(hid_t group, const char *name, hid_t file_type, hid_t mem_type, hsize_t n,
-                        const void *data)
-{
-    hid_t space = H5Screate_simple(1, &n, NULL);
-    if (space < 0)
-        return -1;
-    hid_t ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = ds < 0   ? -1
-                : n == 0 ? 0
-                         : H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    if (ds >= 0 && H5Dclose(ds) < 0)
-        rc = -1;
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
 
 /* A scalar dataset holding value; returns the open dataset (kept for later overwrites). */
 static hid_t create_scalar(hid_t group, const char *name, hid_t file_type, hid_t mem_type,
@@ -158,98 +97,32 @@ static hid_t create_scalar(hid_t group, const char *name, hid_t file_type, hid_t
 static hid_t create_extendible(hid_t group, const char *name, hid_t file_type, hsize_t width,
                                hsize_t chunk_rows, hid_t fill_type, const void *fill)
 {
-    int rank = width ? 2 : 1;
     hsize_t dims[2] = {0, width}, maxdims[2] = {H5S_UNLIMITED, width};
     hsize_t chunk[2] = {chunk_rows, width};
-    hid_t space = H5Screate_simple(rank, dims, maxdims);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t ds = H5I_INVALID_HID;
-    if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, rank, chunk) >= 0 &&
-        H5Pset_fill_value(dcpl, fill_type, fill) >= 0)
-        ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return ds;
+    return h5u_create_filled(group, name, file_type, width ? 2 : 1, dims, maxdims, chunk, fill_type,
+                             fill);
 }
 
 static int write_root(results_writer *w, const results_experiment_info *info)
 {
     char created[32];
-    time_t now = time(NULL);
-    struct tm utc;
-    if (!gmtime_r(&now, &utc) || !strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc))
-        snprintf(created, sizeof created, "unknown");
-    int32_t version = RESULTS_SCHEMA_VERSION;
+    h5u_now_iso(created);
     hid_t root = w->file;
-    if (write_attr(root, SCHEMA_ATTR_VERSION, H5T_STD_I32LE, H5T_NATIVE_INT32, &version) < 0 ||
-        write_string_attr(root, SCHEMA_ATTR_LARCH_VERSION, info->larch_version) < 0 ||
-        write_string_attr(root, SCHEMA_ATTR_CREATED, created) < 0 ||
-        write_string_attr(root, SCHEMA_ATTR_OBJECTIVE, info->objective) < 0 ||
-        write_u64_attr(root, SCHEMA_ATTR_SEED, info->seed) < 0 ||
-        write_string_attr(root, SCHEMA_ATTR_CONFIG_PATH, info->config_path) < 0 ||
-        write_u32_attr(root, SCHEMA_ATTR_MAX_EPOCHS, info->max_epochs) < 0 ||
-        write_u32_attr(root, SCHEMA_ATTR_N_RUNS, info->n_runs) < 0)
+    if (h5u_write_i32_attr(root, SCHEMA_ATTR_VERSION, RESULTS_SCHEMA_VERSION) < 0 ||
+        h5u_write_string_attr(root, SCHEMA_ATTR_LARCH_VERSION, info->larch_version) < 0 ||
+        h5u_write_string_attr(root, SCHEMA_ATTR_CREATED, created) < 0 ||
+        h5u_write_string_attr(root, SCHEMA_ATTR_OBJECTIVE, info->objective) < 0 ||
+        h5u_write_u64_attr(root, SCHEMA_ATTR_SEED, info->seed) < 0 ||
+        h5u_write_string_attr(root, SCHEMA_ATTR_CONFIG_PATH, info->config_path) < 0 ||
+        h5u_write_u32_attr(root, SCHEMA_ATTR_MAX_EPOCHS, info->max_epochs) < 0 ||
+        h5u_write_u32_attr(root, SCHEMA_ATTR_N_RUNS, info->n_runs) < 0)
         return -1;
     if (info->table_path &&
-        (write_string_attr(root, SCHEMA_ATTR_TABLE_PATH, info->table_path) < 0 ||
-         write_attr(root, SCHEMA_ATTR_TABLE_BEST_VAL, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                    &info->table_best_val_accuracy) < 0 ||
-         write_attr(root, SCHEMA_ATTR_TABLE_BEST_TEST, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                    &info->table_best_test_accuracy) < 0))
+        (h5u_write_string_attr(root, SCHEMA_ATTR_TABLE_PATH, info->table_path) < 0 ||
+         h5u_write_f64_attr(root, SCHEMA_ATTR_TABLE_BEST_VAL, info->table_best_val_accuracy) < 0 ||
+         h5u_write_f64_attr(root, SCHEMA_ATTR_TABLE_BEST_TEST, info->table_best_test_accuracy) < 0))
         return -1;
-
-    /* The config as one fixed-length string sized to the text (+1 so "" is representable). */
-    const char *text = info->config_text ? info->config_text : "";
-    hid_t type = schema_string_type(strlen(text) + 1);
-    if (type < 0)
-        return -1;
-    hid_t ds = create_scalar(root, SCHEMA_CONFIG, type, type, text);
-    H5Tclose(type);
-    if (ds < 0 || H5Dclose(ds) < 0)
-        return -1;
-    return 0;
-}
-
-static int write_space(results_writer *w, const larch_space *space)
-{
-    uint32_t n = space->n_decisions;
-    char labels[LARCH_MAX_DECISIONS][LARCH_LABEL_SIZE];
-    uint8_t kinds[LARCH_MAX_DECISIONS];
-    uint32_t choices[LARCH_MAX_DECISIONS];
-    memset(labels, 0, sizeof labels);
-    for (uint32_t d = 0; d < n; d++) {
-        /* Copied with a guaranteed NUL: the struct does not promise one. */
-        memcpy(labels[d], space->decisions[d].label, LARCH_LABEL_SIZE - 1);
-        kinds[d] = (uint8_t)space->decisions[d].kind;
-        choices[d] = space->decisions[d].n_choices;
-    }
-    char ops[LARCH_MAX_OPS][LARCH_LABEL_SIZE];
-    memset(ops, 0, sizeof ops);
-    for (uint32_t o = 0; o < space->n_ops; o++)
-        memcpy(ops[o], space->op_names[o], LARCH_LABEL_SIZE - 1);
-    char name[LARCH_LABEL_SIZE];
-    memcpy(name, space->name, LARCH_LABEL_SIZE - 1);
-    name[LARCH_LABEL_SIZE - 1] = '\0';
-
-    hid_t group = H5Gcreate2(w->file, SCHEMA_SPACE, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (group < 0)
-        return -1;
-    hid_t label_type = schema_string_type(LARCH_LABEL_SIZE);
-    int rc = -1;
-    if (label_type >= 0 && write_string_attr(group, SCHEMA_ATTR_SPACE_NAME, name) >= 0 &&
-        write_u32_attr(group, SCHEMA_ATTR_N_DECISIONS, n) >= 0 &&
-        write_vector(group, SCHEMA_DECISION_LABEL, label_type, label_type, n, labels) >= 0 &&
-        write_vector(group, SCHEMA_DECISION_KIND, H5T_STD_U8LE, H5T_NATIVE_UINT8, n, kinds) >= 0 &&
-        write_vector(group, SCHEMA_N_CHOICES, H5T_STD_U32LE, H5T_NATIVE_UINT32, n, choices) >= 0 &&
-        write_vector(group, SCHEMA_OP_NAMES, label_type, label_type, space->n_ops, ops) >= 0)
-        rc = 0;
-    if (label_type >= 0)
-        H5Tclose(label_type);
-    if (H5Gclose(group) < 0)
-        rc = -1;
-    return rc;
+    return h5u_write_text(root, SCHEMA_CONFIG, info->config_text);
 }
 
 /* Creates /runs/<name> with its attributes and datasets; the datasets stay open in r. */
@@ -262,14 +135,14 @@ static int create_run(results_writer *w, hid_t runs, writer_run *r, const result
     char abi[32];
     snprintf(abi, sizeof abi, "%u.%u", info->abi_major, info->abi_minor);
     int rc = -1;
-    if (write_string_attr(group, SCHEMA_ATTR_STRATEGY, info->strategy) < 0 ||
-        write_string_attr(group, SCHEMA_ATTR_STRATEGY_VERSION, info->strategy_version) < 0 ||
-        write_string_attr(group, SCHEMA_ATTR_ABI_VERSION, abi) < 0 ||
-        write_u64_attr(group, SCHEMA_ATTR_SEED, info->seed) < 0 ||
-        write_u32_attr(group, SCHEMA_ATTR_SEED_INDEX, info->seed_index) < 0 ||
-        write_u32_attr(group, SCHEMA_ATTR_RUN_INDEX, index) < 0 ||
-        write_string_attr(group, SCHEMA_ATTR_EVALUATOR,
-                          info->evaluator[0] ? info->evaluator : "train") < 0)
+    if (h5u_write_string_attr(group, SCHEMA_ATTR_STRATEGY, info->strategy) < 0 ||
+        h5u_write_string_attr(group, SCHEMA_ATTR_STRATEGY_VERSION, info->strategy_version) < 0 ||
+        h5u_write_string_attr(group, SCHEMA_ATTR_ABI_VERSION, abi) < 0 ||
+        h5u_write_u64_attr(group, SCHEMA_ATTR_SEED, info->seed) < 0 ||
+        h5u_write_u32_attr(group, SCHEMA_ATTR_SEED_INDEX, info->seed_index) < 0 ||
+        h5u_write_u32_attr(group, SCHEMA_ATTR_RUN_INDEX, index) < 0 ||
+        h5u_write_string_attr(group, SCHEMA_ATTR_EVALUATOR,
+                              info->evaluator[0] ? info->evaluator : "train") < 0)
         goto out;
 
     results_trial fill_row;
@@ -327,20 +200,9 @@ static int terminated(const char *s, size_t size)
 
 static int check_info(const char *path, const results_experiment_info *info, larch_error *err)
 {
-    const larch_space *sp = info->space;
-    if (!sp)
-        return larch_error_set(err, LARCH_EINVAL, "%s: no search space given", path);
-    if (sp->n_decisions < 1 || sp->n_decisions > LARCH_MAX_DECISIONS)
-        return larch_error_set(err, LARCH_EINVAL, "%s: space has %u decisions, expected 1..%d",
-                               path, sp->n_decisions, LARCH_MAX_DECISIONS);
-    for (uint32_t d = 0; d < sp->n_decisions; d++)
-        if (sp->decisions[d].n_choices < 1 || sp->decisions[d].n_choices > LARCH_MAX_CHOICES)
-            return larch_error_set(err, LARCH_EINVAL,
-                                   "%s: space decision %u has %u choices, expected 1..%d", path, d,
-                                   sp->decisions[d].n_choices, LARCH_MAX_CHOICES);
-    if (sp->n_ops > LARCH_MAX_OPS)
-        return larch_error_set(err, LARCH_EINVAL, "%s: space has %u ops, expected at most %d", path,
-                               sp->n_ops, LARCH_MAX_OPS);
+    int rc = h5u_check_space(path, info->space, err);
+    if (rc != LARCH_OK)
+        return rc;
     if (info->n_runs == 0 || !info->runs)
         return larch_error_set(err, LARCH_EINVAL, "%s: no runs given", path);
     for (uint32_t i = 0; i < info->n_runs; i++) {
@@ -421,7 +283,7 @@ int results_writer_create(const char *path, const results_experiment_info *info,
         what = "cannot write the root attributes and /config";
         goto out;
     }
-    if (write_space(w, info->space) < 0) {
+    if (h5u_write_space(w->file, info->space) < 0) {
         what = "cannot write /space";
         goto out;
     }
@@ -470,39 +332,15 @@ out:
 static int write_rows(hid_t ds, uint64_t row, hsize_t n, hsize_t width, hid_t mem_type,
                       const void *data)
 {
-    int rank = width ? 2 : 1;
-    hsize_t dims[2], maxdims[2];
-    hid_t space = H5Dget_space(ds);
-    if (space < 0)
-        return -1;
-    int got = H5Sget_simple_extent_dims(space, dims, maxdims);
-    H5Sclose(space);
-    if (got != rank)
+    hsize_t dims[2];
+    if (h5u_dataset_dims(ds, width ? 2 : 1, dims) < 0)
         return -1;
     if (dims[0] < row + n) {
         dims[0] = row + n;
         if (H5Dset_extent(ds, dims) < 0)
             return -1;
     }
-    hsize_t start[2] = {row, 0}, count[2] = {n, width};
-    hid_t file_space = H5Dget_space(ds);
-    hid_t mem_space = H5Screate_simple(rank, count, NULL);
-    /* A conversion buffer the size of the data: HDF5's default (1 MiB, zeroed on every write
-     * that converts, as the trials compound does) cost more than a replay's whole block. */
-    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    size_t bytes = (size_t)n * (width ? (size_t)width : 1) * H5Tget_size(mem_type);
-    herr_t rc = -1;
-    if (file_space >= 0 && mem_space >= 0 && dxpl >= 0 &&
-        H5Pset_buffer(dxpl, bytes, NULL, NULL) >= 0 &&
-        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
-        rc = H5Dwrite(ds, mem_type, mem_space, file_space, dxpl, data);
-    if (dxpl >= 0)
-        H5Pclose(dxpl);
-    if (mem_space >= 0)
-        H5Sclose(mem_space);
-    if (file_space >= 0)
-        H5Sclose(file_space);
-    return rc < 0 ? -1 : 0;
+    return h5u_write_rows(ds, row, n, width, mem_type, data);
 }
 
 static int write_row(hid_t ds, uint64_t row, hsize_t width, hid_t mem_type, const void *data)
@@ -789,18 +627,7 @@ static int write_checkpoint_bytes(writer_run *r, const void *bytes, hsize_t size
             return -1;
         r->checkpoint_capacity = size;
     }
-    hsize_t start = 0;
-    hid_t file_space = H5Dget_space(r->checkpoint);
-    hid_t mem_space = H5Screate_simple(1, &size, NULL);
-    herr_t rc = -1;
-    if (file_space >= 0 && mem_space >= 0 &&
-        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &start, NULL, &size, NULL) >= 0)
-        rc = H5Dwrite(r->checkpoint, H5T_NATIVE_UINT8, mem_space, file_space, H5P_DEFAULT, bytes);
-    if (mem_space >= 0)
-        H5Sclose(mem_space);
-    if (file_space >= 0)
-        H5Sclose(file_space);
-    if (rc < 0)
+    if (h5u_write_rows(r->checkpoint, 0, size, 0, H5T_NATIVE_UINT8, bytes) < 0)
         return -1;
     return flush_dataset(r->checkpoint);
 }
@@ -829,17 +656,5 @@ int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *
 
 int results_writer_close(results_writer *w, larch_error *err)
 {
-    if (!w)
-        return LARCH_OK;
-    schema_quiet quiet;
-    schema_quiet_begin(&quiet);
-    int rc = LARCH_OK;
-    if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-        rc = schema_fail(err, LARCH_EIO, w->path, "cannot flush");
-    char path[SCHEMA_PATH_QUOTE + 1];
-    snprintf(path, sizeof path, "%s", w->path);
-    if (destroy(w) && rc == LARCH_OK)
-        rc = schema_fail(err, LARCH_EIO, path, "cannot close");
-    schema_quiet_end(&quiet);
-    return rc;
+    return w ? h5u_close_writer(w->file, w->path, destroy, w, err) : LARCH_OK;
 }

@@ -16,6 +16,8 @@
 #include "config.h"
 #include "evaluate.h"
 #include "loader.h"
+#include "report.h"
+#include "report_csv.h"
 #include "search.h"
 #include "synthetic_table.h"
 
@@ -151,6 +153,36 @@ static int drawn_seed(results_file *f, uint32_t run, const results_trial *row)
     return -1;
 }
 
+/* The mean val and test accuracy of unique u over the N_SEEDS seeds, from synthetic_result. */
+static void synthetic_means(uint32_t u, double *val, double *test)
+{
+    double v = 0, t = 0;
+    for (uint32_t s = 0; s < N_SEEDS; s++) {
+        table_result r;
+        float l[MAX_EPOCHS], c[MAX_EPOCHS];
+        synthetic_result(u, s, MAX_EPOCHS, &r, l, c);
+        v += r.val_accuracy;
+        t += r.test_accuracy;
+    }
+    *val = v / N_SEEDS;
+    *test = t / N_SEEDS;
+}
+
+/* The regret baseline: the best mean validation accuracy over seeds (the lowest entry on a
+ * tie), and its mean test accuracy. */
+static void synthetic_best(double *best_val, double *best_test)
+{
+    *best_val = -1;
+    for (uint32_t u = 0; u < 125; u++) {
+        double v, t;
+        synthetic_means(u, &v, &t);
+        if (v > *best_val) {
+            *best_val = v;
+            *best_test = t;
+        }
+    }
+}
+
 static void assert_same_rows(const results_trial *a, const results_trial *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -221,21 +253,8 @@ Test(replay, answers_from_the_table_deterministically)
     cr_assert_gt(redraws, 0, "%u repeats, all drew the same seed", repeats);
 
     /* The regret baseline: the best mean validation accuracy over seeds, its mean test. */
-    double best_val = -1, best_test = 0;
-    for (uint32_t u = 0; u < 125; u++) {
-        double v = 0, t = 0;
-        for (uint32_t s = 0; s < N_SEEDS; s++) {
-            table_result r;
-            float l[MAX_EPOCHS], c[MAX_EPOCHS];
-            synthetic_result(u, s, MAX_EPOCHS, &r, l, c);
-            v += r.val_accuracy;
-            t += r.test_accuracy;
-        }
-        if (v / N_SEEDS > best_val) {
-            best_val = v / N_SEEDS;
-            best_test = t / N_SEEDS;
-        }
-    }
+    double best_val = 0, best_test = 0;
+    synthetic_best(&best_val, &best_test);
     double got = 0;
     cr_assert_eq(results_file_root_double(a, "table_best_val_accuracy", &got, &err), LARCH_OK, "%s",
                  err.message);
@@ -244,6 +263,173 @@ Test(replay, answers_from_the_table_deterministically)
     cr_assert_float_eq(got, best_test, 1e-12);
     results_file_close(a);
     results_file_close(b);
+}
+
+/* Runs the report of the experiment file `name` in format into a malloc'd string (warnings, if
+ * not NULL, receives the warnings in another); returns the status. */
+static int report_of(const char *name, host_report_format format, char **text, char **warnings,
+                     larch_error *err)
+{
+    char path[128];
+    path_in(path, sizeof path, name);
+    host_report_options opts;
+    host_report_options_init(&opts);
+    opts.format = format;
+    size_t size = 0, warn_size = 0;
+    FILE *out = open_memstream(text, &size);
+    opts.warnings = warnings ? open_memstream(warnings, &warn_size) : NULL;
+    cr_assert_not_null(out);
+    cr_assert(!warnings || opts.warnings);
+    int rc = host_report(path, &opts, out, err);
+    fclose(out);
+    if (opts.warnings)
+        fclose(opts.warnings);
+    return rc;
+}
+
+/* Per strategy of a replay's file, what the report must say: the mean and sd over its runs of
+ * the regret and true test computed from the table's means of each run's final best (its
+ * earliest best-scored trial), and the mean of the regret computed from the observed
+ * accuracies. Every run's regret from the means is >= 0. */
+typedef struct want_regret {
+    double val, val_sd, test, test_sd, true_test;
+    double observed_val, observed_test;
+    unsigned lucky; /* runs whose observed val beat their final best's mean */
+} want_regret;
+
+static double sample_sd(const double *x, size_t n)
+{
+    double mean = 0, ss = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += x[i] / (double)n;
+    for (size_t i = 0; i < n; i++)
+        ss += (x[i] - mean) * (x[i] - mean);
+    return sqrt(ss / (double)(n - 1));
+}
+
+static want_regret expected_regret(results_file *f, const char *strategy)
+{
+    double best_val, best_test;
+    synthetic_best(&best_val, &best_test);
+    want_regret w = {0};
+    double val[8], test[8];
+    size_t k = 0;
+    for (uint32_t run = 0; run < results_file_n_runs(f); run++) {
+        if (strcmp(results_file_run(f, run)->strategy, strategy))
+            continue;
+        size_t n = 0;
+        results_trial *rows = read_run(f, run, &n);
+        const results_trial *best = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].status == LARCH_TRIAL_OK && (!best || rows[i].score > best->score))
+                best = &rows[i];
+        cr_assert_not_null(best, "run %u has an OK trial", run);
+        cr_assert_lt(k, 8);
+        double mean_val, mean_test;
+        synthetic_means(unique_of(best), &mean_val, &mean_test);
+        val[k] = best_val - mean_val;
+        test[k] = best_test - mean_test;
+        cr_assert_geq(val[k], 0, "run %u: regret %g", run, val[k]);
+        w.true_test += mean_test;
+        w.observed_val += best_val - best->val_accuracy;
+        w.observed_test += best_test - best->test_accuracy;
+        w.lucky += best->val_accuracy > mean_val;
+        k++;
+        free(rows);
+    }
+    cr_assert_geq(k, 2);
+    for (size_t i = 0; i < k; i++) {
+        w.val += val[i] / (double)k;
+        w.test += test[i] / (double)k;
+    }
+    w.val_sd = sample_sd(val, k);
+    w.test_sd = sample_sd(test, k);
+    w.true_test /= (double)k;
+    w.observed_val /= (double)k;
+    w.observed_test /= (double)k;
+    return w;
+}
+
+static void assert_close(double got, double want, const char *what, const char *strategy)
+{
+    cr_assert(fabs(got - want) <= 1e-9, "%s %s: got %.12g, want %.12g", strategy, what, got, want);
+}
+
+Test(replay, report_regret_is_against_the_table_means)
+{
+    larch_error err;
+    cr_assert_eq(run_config("r.h5", NULL, 0, &err), LARCH_OK, "%s", err.message);
+    results_file *f = open_results("r.h5");
+    char *csv = NULL, *warnings = NULL;
+    cr_assert_eq(report_of("r.h5", HOST_REPORT_CSV, &csv, &warnings, &err), LARCH_OK, "%s",
+                 err.message);
+    cr_assert_str_eq(warnings, "", "the table was read: no warning");
+    free(warnings);
+    unsigned lucky = 0;
+    const char *strategies[] = {"random", "grid"};
+    for (int i = 0; i < 2; i++) {
+        const char *s = strategies[i];
+        want_regret w = expected_regret(f, s);
+        lucky += w.lucky;
+        assert_close(csv_value(csv, s, "regret_from_table"), 1, "regret_from_table", s);
+        assert_close(csv_value(csv, s, "regret_val_mean"), w.val, "regret val", s);
+        assert_close(csv_value(csv, s, "regret_val_sd"), w.val_sd, "regret val sd", s);
+        assert_close(csv_value(csv, s, "regret_test_mean"), w.test, "regret test", s);
+        assert_close(csv_value(csv, s, "regret_test_sd"), w.test_sd, "regret test sd", s);
+        assert_close(csv_value(csv, s, "true_test_accuracy_mean"), w.true_test, "true test", s);
+        cr_assert_geq(csv_value(csv, s, "regret_val_mean"), 0);
+    }
+    /* The case the means fix: a final best's drawn seed beat the architecture's mean, so the
+     * observed accuracy overstated it (and could exceed the table's best). */
+    cr_assert_gt(lucky, 0, "no run drew a lucky seed for its final best");
+    free(csv);
+
+    char *text = NULL;
+    cr_assert_eq(report_of("r.h5", HOST_REPORT_TEXT, &text, NULL, &err), LARCH_OK, "%s",
+                 err.message);
+    const char *words[] = {"true test %", "regret val % / test %",
+                           "true test and regret: the table's means over its 3 seeds", "table.h5",
+                           "(the table's means over its seeds)"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        cr_assert(strstr(text, words[i]), "text lacks '%s':\n%s", words[i], text);
+    free(text);
+    cr_assert_eq(report_of("r.h5", HOST_REPORT_MARKDOWN, &text, NULL, &err), LARCH_OK);
+    cr_assert(strstr(text, "| true test % |"), "%s", text);
+    free(text);
+    cr_assert_eq(report_of("r.h5", HOST_REPORT_JSON, &text, NULL, &err), LARCH_OK);
+    cr_assert(strstr(text, "\"regret_source\": \"table_means\", \"warning\": null"), "%s", text);
+    cr_assert(strstr(text, "\"true_test_accuracy_mean\": 0."), "%s", text);
+    cr_assert(strstr(text, "\"true_test_accuracy\": 0."), "the best's true test:\n%s", text);
+    free(text);
+
+    /* Without the table: a warning, and the observed accuracies, said so in the output. */
+    char table[128];
+    path_in(table, sizeof table, "table.h5");
+    cr_assert_eq(unlink(table), 0);
+    cr_assert_eq(report_of("r.h5", HOST_REPORT_CSV, &csv, &warnings, &err), LARCH_OK, "%s",
+                 err.message);
+    cr_assert(strstr(warnings, "warning: ") && strstr(warnings, "r.h5") &&
+                  strstr(warnings, "table.h5") && strstr(warnings, "observed accuracies"),
+              "%s", warnings);
+    free(warnings);
+    for (int i = 0; i < 2; i++) {
+        const char *s = strategies[i];
+        want_regret w = expected_regret(f, s);
+        assert_close(csv_value(csv, s, "regret_from_table"), 0, "regret_from_table", s);
+        assert_close(csv_value(csv, s, "regret_val_mean"), w.observed_val, "observed regret", s);
+        assert_close(csv_value(csv, s, "regret_test_mean"), w.observed_test, "observed test", s);
+        cr_assert(isnan(csv_value(csv, s, "true_test_accuracy_mean")), "no true test");
+    }
+    free(csv);
+    cr_assert_eq(report_of("r.h5", HOST_REPORT_TEXT, &text, NULL, &err), LARCH_OK);
+    cr_assert(strstr(text, "note: regret from the observed accuracies") && strstr(text, "table.h5"),
+              "%s", text);
+    free(text);
+    cr_assert_eq(report_of("r.h5", HOST_REPORT_JSON, &text, NULL, &err), LARCH_OK);
+    cr_assert(strstr(text, "\"regret_source\": \"observed\", \"warning\": \""), "%s", text);
+    cr_assert(strstr(text, "\"true_test_accuracy\": null"), "%s", text);
+    free(text);
+    results_file_close(f);
 }
 
 Test(replay, seconds_budget_ends_a_run_at_the_crossing_trial)

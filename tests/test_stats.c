@@ -11,6 +11,7 @@
 #include <larch/larch.h>
 
 #include "report.h"
+#include "report_csv.h"
 #include "results.h"
 #include "stats.h"
 
@@ -299,40 +300,6 @@ static int report_to_string(const host_report_options *opts, char **text, larch_
     int rc = host_report(path, opts, out, err);
     fclose(out);
     return rc;
-}
-
-/* The CSV's value of column `name` in the row of `strategy`; NaN for an empty field. */
-static double csv_value(const char *csv, const char *strategy, const char *name)
-{
-    char *copy = strdup(csv);
-    cr_assert_not_null(copy);
-    char *save_line = NULL;
-    char *header = strtok_r(copy, "\n", &save_line);
-    int column = -1, i = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(header, ",", &save); tok; tok = strtok_r(NULL, ",", &save), i++)
-        if (!strcmp(tok, name))
-            column = i;
-    cr_assert_geq(column, 0, "no column %s", name);
-    double value = NAN;
-    int found = 0;
-    for (char *line = strtok_r(NULL, "\n", &save_line); line;
-         line = strtok_r(NULL, "\n", &save_line)) {
-        /* Fields may be empty: walk the commas by hand rather than with strtok. */
-        char *field = line;
-        for (int c = 0; c < column && field; c++) {
-            field = strchr(field, ',');
-            field = field ? field + 1 : NULL;
-        }
-        size_t id_len = strcspn(line, ",");
-        if (field && strlen(strategy) == id_len && !strncmp(line, strategy, id_len)) {
-            found = 1;
-            value = *field && *field != ',' ? strtod(field, NULL) : NAN;
-        }
-    }
-    free(copy);
-    cr_assert(found, "no row for %s", strategy);
-    return value;
 }
 
 static size_t count_lines(const char *text)
