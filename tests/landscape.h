@@ -1,5 +1,6 @@
-/* Synthetic search landscapes and a driver for strategy plugins, shared by the strategy suites
- * (tests/test_rl.c, test_genetic.c, test_energy.c, ...). Header-only: every function is static.
+/* A mock host, test spaces, synthetic search landscapes and a driver for strategy plugins,
+ * shared by the strategy suites (tests/test_rl.c, test_genetic.c, test_energy.c, ...) and
+ * test_sdk.c. Header-only: every function is static (LX_UNUSED: a suite may use a few).
  *
  * A landscape scores an architecture in [0, 1] with 1 at the optimum, cheaply and without
  * training, so a test can run hundreds of searches and ask a statistical question ("does this
@@ -14,6 +15,8 @@
 #include <string.h>
 
 #include <larch/larch.h>
+
+#define LX_UNUSED __attribute__((unused))
 
 /* ---- a mock host: parameters from a table, calloc/free, no logging ---- */
 
@@ -33,7 +36,7 @@ typedef struct lx_host {
     size_t n_params;
 } lx_host;
 
-static const lx_param *lx_find(void *ctx, const char *key)
+LX_UNUSED static const lx_param *lx_find(void *ctx, const char *key)
 {
     const lx_host *h = ctx;
     for (size_t i = 0; i < h->n_params; i++)
@@ -42,7 +45,8 @@ static const lx_param *lx_find(void *ctx, const char *key)
     return NULL;
 }
 
-static int lx_get_int(void *ctx, const char *key, int64_t def, int64_t *out, larch_error *err)
+LX_UNUSED static int lx_get_int(void *ctx, const char *key, int64_t def, int64_t *out,
+                                larch_error *err)
 {
     const lx_param *p = lx_find(ctx, key);
     if (p && p->type != LX_INT)
@@ -51,7 +55,8 @@ static int lx_get_int(void *ctx, const char *key, int64_t def, int64_t *out, lar
     return LARCH_OK;
 }
 
-static int lx_get_float(void *ctx, const char *key, double def, double *out, larch_error *err)
+LX_UNUSED static int lx_get_float(void *ctx, const char *key, double def, double *out,
+                                  larch_error *err)
 {
     const lx_param *p = lx_find(ctx, key);
     if (p && p->type != LX_FLOAT && p->type != LX_INT)
@@ -60,7 +65,7 @@ static int lx_get_float(void *ctx, const char *key, double def, double *out, lar
     return LARCH_OK;
 }
 
-static int lx_get_bool(void *ctx, const char *key, int def, int *out, larch_error *err)
+LX_UNUSED static int lx_get_bool(void *ctx, const char *key, int def, int *out, larch_error *err)
 {
     const lx_param *p = lx_find(ctx, key);
     if (p && p->type != LX_BOOL)
@@ -69,8 +74,8 @@ static int lx_get_bool(void *ctx, const char *key, int def, int *out, larch_erro
     return LARCH_OK;
 }
 
-static int lx_get_string(void *ctx, const char *key, const char *def, const char **out,
-                         larch_error *err)
+LX_UNUSED static int lx_get_string(void *ctx, const char *key, const char *def, const char **out,
+                                   larch_error *err)
 {
     const lx_param *p = lx_find(ctx, key);
     if (p && p->type != LX_STRING)
@@ -79,19 +84,19 @@ static int lx_get_string(void *ctx, const char *key, const char *def, const char
     return LARCH_OK;
 }
 
-static void *lx_alloc(void *ctx, size_t size)
+LX_UNUSED static void *lx_alloc(void *ctx, size_t size)
 {
     (void)ctx;
     return calloc(1, size);
 }
 
-static void lx_free(void *ctx, void *ptr)
+LX_UNUSED static void lx_free(void *ctx, void *ptr)
 {
     (void)ctx;
     free(ptr);
 }
 
-static void lx_log(void *ctx, int level, const char *message)
+LX_UNUSED static void lx_log(void *ctx, int level, const char *message)
 {
     (void)ctx;
     if (level <= LARCH_LOG_WARN)
@@ -99,7 +104,7 @@ static void lx_log(void *ctx, int level, const char *message)
 }
 
 /* params may be NULL; the table must outlive the host. */
-static const larch_host *lx_host_init(lx_host *h, const lx_param *params, size_t n_params)
+LX_UNUSED static const larch_host *lx_host_init(lx_host *h, const lx_param *params, size_t n_params)
 {
     memset(h, 0, sizeof *h);
     h->host = (larch_host){.struct_size = sizeof(larch_host),
@@ -119,7 +124,7 @@ static const larch_host *lx_host_init(lx_host *h, const lx_param *params, size_t
 }
 
 /* dlopens <LARCH_TEST_PLUGIN_DIR>/<file> and returns its strategy vtable, or NULL. */
-static const larch_strategy_vtable *lx_load_strategy(const char *file)
+LX_UNUSED static const larch_strategy_vtable *lx_load_strategy(const char *file)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", LARCH_TEST_PLUGIN_DIR, file);
@@ -133,23 +138,45 @@ static const larch_strategy_vtable *lx_load_strategy(const char *file)
     return p && p->kind == LARCH_PLUGIN_STRATEGY ? p->strategy : NULL;
 }
 
-/* n_decisions decisions of n_choices choices each, all OP decisions. */
-static larch_space lx_space(uint32_t n_decisions, uint32_t n_choices)
+/* A space named "test" of n_decisions OP decisions labelled "edge <d>", decision d with
+ * choices[d] choices, and ops "op0".. for the largest choice count (at most LARCH_MAX_OPS). */
+LX_UNUSED static larch_space lx_space_of(uint32_t n_decisions, const uint32_t *choices)
 {
     larch_space s;
     memset(&s, 0, sizeof s);
     s.struct_size = sizeof s;
     s.n_decisions = n_decisions;
-    snprintf(s.name, sizeof s.name, "synthetic");
+    snprintf(s.name, sizeof s.name, "test");
     for (uint32_t d = 0; d < n_decisions; d++) {
         s.decisions[d].kind = LARCH_DECISION_OP;
-        s.decisions[d].n_choices = n_choices;
-        snprintf(s.decisions[d].label, sizeof s.decisions[d].label, "d%u", d);
+        s.decisions[d].n_choices = choices[d];
+        snprintf(s.decisions[d].label, sizeof s.decisions[d].label, "edge %u", d);
+        if (choices[d] > s.n_ops)
+            s.n_ops = choices[d] < LARCH_MAX_OPS ? choices[d] : LARCH_MAX_OPS;
     }
-    s.n_ops = n_choices < LARCH_MAX_OPS ? n_choices : LARCH_MAX_OPS;
     for (uint32_t c = 0; c < s.n_ops; c++)
         snprintf(s.op_names[c], sizeof s.op_names[c], "op%u", c);
     return s;
+}
+
+/* n_decisions decisions of n_choices choices each. */
+LX_UNUSED static larch_space lx_space(uint32_t n_decisions, uint32_t n_choices)
+{
+    uint32_t choices[LARCH_MAX_DECISIONS];
+    for (uint32_t d = 0; d < n_decisions && d < LARCH_MAX_DECISIONS; d++)
+        choices[d] = n_choices;
+    return lx_space_of(n_decisions, choices);
+}
+
+/* A successful trial of this score (also the validation accuracy), one second of cost. */
+LX_UNUSED static larch_result lx_result(double score)
+{
+    larch_result r = {.struct_size = sizeof r,
+                      .status = LARCH_TRIAL_OK,
+                      .score = score,
+                      .val_accuracy = score,
+                      .cost_seconds = 1.0};
+    return r;
 }
 
 /* ---- landscapes ---- */
@@ -167,7 +194,7 @@ typedef struct lx_landscape {
 
 /* A separable landscape: score = mean over decisions of value[d][a[d]], fixed by `seed`. Every
  * decision can be optimised on its own; a learner should exploit that. */
-static lx_landscape lx_separable(uint32_t n_decisions, uint32_t n_choices, uint64_t seed)
+LX_UNUSED static lx_landscape lx_separable(uint32_t n_decisions, uint32_t n_choices, uint64_t seed)
 {
     lx_landscape l;
     memset(&l, 0, sizeof l);
@@ -187,7 +214,8 @@ static lx_landscape lx_separable(uint32_t n_decisions, uint32_t n_choices, uint6
  * `block`; in a block with u decisions at their target choice the block scores 1 if u == block,
  * else (block - 1 - u) / block, so every partial step towards the optimum looks worse and the
  * local slope leads to the "all wrong" trap. Targets are fixed by `seed`. */
-static lx_landscape lx_trap(uint32_t n_decisions, uint32_t n_choices, uint32_t block, uint64_t seed)
+LX_UNUSED static lx_landscape lx_trap(uint32_t n_decisions, uint32_t n_choices, uint32_t block,
+                                      uint64_t seed)
 {
     lx_landscape l;
     memset(&l, 0, sizeof l);
@@ -202,7 +230,7 @@ static lx_landscape lx_trap(uint32_t n_decisions, uint32_t n_choices, uint32_t b
     return l;
 }
 
-static double lx_score(const lx_landscape *l, const larch_arch *a)
+LX_UNUSED static double lx_score(const lx_landscape *l, const larch_arch *a)
 {
     double sum = 0;
     if (!l->deceptive) {
@@ -223,10 +251,10 @@ static double lx_score(const lx_landscape *l, const larch_arch *a)
 /* ---- the driver ---- */
 
 typedef struct lx_outcome {
-    double best;          /* best score seen */
-    uint32_t trials;      /* trials told */
-    uint32_t to_target;   /* trials until the first score >= target; 0 = never */
-    int done;             /* the strategy said DONE */
+    double best;        /* best score seen */
+    uint32_t trials;    /* trials told */
+    uint32_t to_target; /* trials until the first score >= target; 0 = never */
+    int done;           /* the strategy said DONE */
 } lx_outcome;
 
 #define LX_MAX_OUTSTANDING 64
@@ -236,9 +264,9 @@ typedef struct lx_outcome {
  * asynchronous strategies are exercised. `seen` (may be NULL) receives the proposals in ask
  * order. Returns the outcome; fails the test through the return value's best = NAN on a
  * strategy error (message printed). */
-static lx_outcome lx_search(const larch_strategy_vtable *vt, const larch_host *host,
-                            const lx_landscape *l, uint64_t seed, uint32_t budget,
-                            double target, uint32_t outstanding, larch_arch *seen)
+LX_UNUSED static lx_outcome lx_search(const larch_strategy_vtable *vt, const larch_host *host,
+                                      const lx_landscape *l, uint64_t seed, uint32_t budget,
+                                      double target, uint32_t outstanding, larch_arch *seen)
 {
     lx_outcome out = {.best = -INFINITY};
     larch_error err = {0};
@@ -286,14 +314,10 @@ static lx_outcome lx_search(const larch_strategy_vtable *vt, const larch_host *h
         larch_arch a = pending[i];
         pending[i] = pending[--n_pending];
         double score = lx_score(l, &a);
-        larch_result r = {.struct_size = sizeof r,
-                          .status = LARCH_TRIAL_OK,
-                          .score = score,
-                          .val_accuracy = score,
-                          .params = 1000,
-                          .flops = 1000000,
-                          .latency_ms = 0.1,
-                          .cost_seconds = 1.0};
+        larch_result r = lx_result(score);
+        r.params = 1000;
+        r.flops = 1000000;
+        r.latency_ms = 0.1;
         if (vt->tell(self, &a, &r, &err) != LARCH_OK) {
             fprintf(stderr, "tell: %s\n", err.message);
             vt->destroy(self);
@@ -312,17 +336,19 @@ static lx_outcome lx_search(const larch_strategy_vtable *vt, const larch_host *h
 
 /* How many of n_seeds searches reach target with `strategy` in fewer trials than with
  * `baseline` (a search that never reaches it counts as budget + 1). Ties count half. */
-static double lx_wins(const larch_strategy_vtable *strategy, const larch_host *strategy_host,
-                      const larch_strategy_vtable *baseline, const larch_host *baseline_host,
-                      const lx_landscape *l, uint32_t n_seeds, uint32_t budget, double target,
-                      uint32_t outstanding)
+LX_UNUSED static double lx_wins(const larch_strategy_vtable *strategy,
+                                const larch_host *strategy_host,
+                                const larch_strategy_vtable *baseline,
+                                const larch_host *baseline_host, const lx_landscape *l,
+                                uint32_t n_seeds, uint32_t budget, double target,
+                                uint32_t outstanding)
 {
     double wins = 0;
     for (uint32_t s = 0; s < n_seeds; s++) {
-        lx_outcome a = lx_search(strategy, strategy_host, l, 1000 + s, budget, target,
-                                 outstanding, NULL);
-        lx_outcome b = lx_search(baseline, baseline_host, l, 1000 + s, budget, target,
-                                 outstanding, NULL);
+        lx_outcome a =
+            lx_search(strategy, strategy_host, l, 1000 + s, budget, target, outstanding, NULL);
+        lx_outcome b =
+            lx_search(baseline, baseline_host, l, 1000 + s, budget, target, outstanding, NULL);
         uint32_t ta = a.to_target ? a.to_target : budget + 1;
         uint32_t tb = b.to_target ? b.to_target : budget + 1;
         wins += ta < tb ? 1.0 : ta == tb ? 0.5 : 0.0;
@@ -335,9 +361,9 @@ static double lx_wins(const larch_strategy_vtable *strategy, const larch_host *s
  * restored into a fresh instance propose exactly the same sequence of `total` architectures.
  * Results are told in ask order here so both searches see the same history. Returns 1 if the
  * sequences match, else 0 (and prints the first difference). */
-static int lx_resume_matches(const larch_strategy_vtable *vt, const larch_host *host,
-                             const lx_landscape *l, uint64_t seed, uint32_t total, uint32_t split,
-                             uint32_t outstanding)
+LX_UNUSED static int lx_resume_matches(const larch_strategy_vtable *vt, const larch_host *host,
+                                       const lx_landscape *l, uint64_t seed, uint32_t total,
+                                       uint32_t split, uint32_t outstanding)
 {
     larch_arch *a = calloc(total, sizeof *a), *b = calloc(total, sizeof *b);
     larch_error err = {0};
@@ -360,12 +386,7 @@ static int lx_resume_matches(const larch_strategy_vtable *vt, const larch_host *
             }
             if (!ok || asked == told)
                 break;
-            double score = lx_score(l, &seq[told]);
-            larch_result r = {.struct_size = sizeof r,
-                              .status = LARCH_TRIAL_OK,
-                              .score = score,
-                              .val_accuracy = score,
-                              .cost_seconds = 1.0};
+            larch_result r = lx_result(lx_score(l, &seq[told]));
             ok = vt->tell(self, &seq[told], &r, &err) == LARCH_OK;
             told++;
             if (ok && pass == 1 && told == split) {

@@ -1,8 +1,6 @@
 /* The rl strategy: its controller's gradient against finite differences (policy.c is linked into
  * this suite), learning on the synthetic landscapes of landscape.h against random search,
  * resume from a checkpoint, and errors for bad checkpoints and parameters (rl.so, dlopened). */
-#include <criterion/criterion.h>
-#include <criterion/logging.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +9,15 @@
 #include <larch/larch.h>
 
 #include "../plugins/rl/policy.h"
-#include "landscape.h"
+#include "plugin_util.h"
 
 /* ---- gradient checks ---- */
 
 /* Three decisions with different choice counts, as the brief of every head differs. */
 static larch_space tiny_space(void)
 {
-    larch_space s = lx_space(3, 4);
-    s.decisions[0].n_choices = 3;
-    s.decisions[1].n_choices = 2;
-    s.decisions[2].n_choices = 4;
-    return s;
+    static const uint32_t choices[] = {3, 2, 4};
+    return lx_space_of(3, choices);
 }
 
 static double objective(rl_policy *p, uint8_t *tokens, double a, double b)
@@ -135,22 +130,20 @@ Test(rl_gradient, table_samples_its_distribution)
 
 /* ---- searches on the synthetic landscapes ---- */
 
-#define N_SEEDS 10
+/* The protocol of plugin_util.h (10 seeds, 4 proposals in flight) with 300 trials. */
 #define BUDGET 300
-#define OUTSTANDING 4
 
 static const lx_param table_params[] = {{.key = "policy", .type = LX_STRING, .s = "table"}};
+
+static const larch_strategy_vtable *rl_vt(void)
+{
+    return lx_vt("rl.so");
+}
 
 static double wins_vs_random(const lx_param *params, size_t n_params, const lx_landscape *l,
                              double target)
 {
-    lx_host rh, bh;
-    const larch_host *rl_host = lx_host_init(&rh, params, n_params);
-    const larch_host *random_host = lx_host_init(&bh, NULL, 0);
-    const larch_strategy_vtable *rl = lx_load_strategy("rl.so");
-    const larch_strategy_vtable *random = lx_load_strategy("random.so");
-    cr_assert(rl && random);
-    return lx_wins(rl, rl_host, random, random_host, l, N_SEEDS, BUDGET, target, OUTSTANDING);
+    return lx_wins_vs_random(rl_vt(), params, n_params, l, BUDGET, target);
 }
 
 /* 8 decisions x 4 choices; 0.9 needs at least 7 decisions at their best choice, which random
@@ -159,16 +152,16 @@ Test(rl_search, separable_lstm_beats_random)
 {
     lx_landscape l = lx_separable(8, 4, 7);
     double wins = wins_vs_random(NULL, 0, &l, 0.9);
-    cr_log_info("rl lstm vs random, separable 8x4, target 0.9: %.1f of %d", wins, N_SEEDS);
-    cr_assert_geq(wins, 7, "lstm won %.1f of %d seeds", wins, N_SEEDS);
+    cr_log_info("rl lstm vs random, separable 8x4, target 0.9: %.1f of %d", wins, LX_SEEDS);
+    cr_assert_geq(wins, 7, "lstm won %.1f of %d seeds", wins, LX_SEEDS);
 }
 
 Test(rl_search, separable_table_beats_random)
 {
     lx_landscape l = lx_separable(8, 4, 7);
     double wins = wins_vs_random(table_params, 1, &l, 0.9);
-    cr_log_info("rl table vs random, separable 8x4, target 0.9: %.1f of %d", wins, N_SEEDS);
-    cr_assert_geq(wins, 7, "table won %.1f of %d seeds", wins, N_SEEDS);
+    cr_log_info("rl table vs random, separable 8x4, target 0.9: %.1f of %d", wins, LX_SEEDS);
+    cr_assert_geq(wins, 7, "table won %.1f of %d seeds", wins, LX_SEEDS);
 }
 
 /* The trap (blocks of 4, 8 decisions x 4 choices) deceives REINFORCE, as it deceives any
@@ -180,14 +173,14 @@ Test(rl_search, trap_is_reached_but_deceives)
     lx_landscape l = lx_trap(8, 4, 4, 7);
     lx_host rh;
     const larch_host *host = lx_host_init(&rh, NULL, 0);
-    const larch_strategy_vtable *rl = lx_load_strategy("rl.so");
-    cr_assert_not_null(rl);
-    for (uint32_t s = 0; s < N_SEEDS; s++) {
-        lx_outcome o = lx_search(rl, host, &l, 1000 + s, 100, 0.75, OUTSTANDING, NULL);
+    const larch_strategy_vtable *rl = rl_vt();
+    for (uint32_t s = 0; s < LX_SEEDS; s++) {
+        lx_outcome o = lx_search(rl, host, &l, 1000 + s, 100, 0.75, LX_OUTSTANDING, NULL);
         cr_assert(o.to_target > 0, "seed %u: best %.3f after 100 trials", s, o.best);
     }
     double wins = wins_vs_random(NULL, 0, &l, 0.875);
-    cr_log_info("rl lstm vs random, trap 8x4 blocks of 4, target 0.875: %.1f of %d", wins, N_SEEDS);
+    cr_log_info("rl lstm vs random, trap 8x4 blocks of 4, target 0.875: %.1f of %d", wins,
+                LX_SEEDS);
 }
 
 /* ---- resume ---- */
@@ -200,8 +193,7 @@ Test(rl_resume, lstm_with_outstanding_and_pending)
     lx_host h;
     const larch_host *host = lx_host_init(&h, params, 2);
     lx_landscape l = lx_separable(6, 5, 3);
-    const larch_strategy_vtable *rl = lx_load_strategy("rl.so");
-    cr_assert_not_null(rl);
+    const larch_strategy_vtable *rl = rl_vt();
     cr_assert(lx_resume_matches(rl, host, &l, 42, 80, 23, 3));
 }
 
@@ -212,19 +204,21 @@ Test(rl_resume, table_with_outstanding_and_pending)
     lx_host h;
     const larch_host *host = lx_host_init(&h, params, 2);
     lx_landscape l = lx_separable(6, 5, 3);
-    const larch_strategy_vtable *rl = lx_load_strategy("rl.so");
-    cr_assert_not_null(rl);
+    const larch_strategy_vtable *rl = rl_vt();
     cr_assert(lx_resume_matches(rl, host, &l, 43, 80, 23, 5));
 }
 
-/* A small strategy with some history: asked 7, told 5 (out of ask order), so with batch 4 one
- * result is queued and two proposals are outstanding. */
-static void *busy_strategy(const larch_strategy_vtable *vt, const larch_host *host,
-                           const larch_space *space)
+/* A small strategy with some history: hidden 3, batch 4, on 4 decisions x 3 choices (set up in
+ * *h and *space), asked 7, told 5 (out of ask order), so one result is queued and two proposals
+ * are outstanding. */
+static void *busy_strategy(lx_host *h, larch_space *space)
 {
-    void *self = NULL;
+    static const lx_param params[] = {{.key = "hidden", .type = LX_INT, .i = 3},
+                                      {.key = "batch", .type = LX_INT, .i = 4}};
+    const larch_strategy_vtable *vt = rl_vt();
+    *space = lx_space(4, 3);
+    void *self = lx_create(vt, lx_host_init(h, params, 2), space, 5);
     larch_error err = {0};
-    cr_assert_eq(vt->create(host, space, 5, &self, &err), LARCH_OK, "%s", err.message);
     larch_arch a[7];
     for (int i = 0; i < 7; i++)
         cr_assert_eq(vt->ask(self, &a[i], &err), LARCH_ASK_OK);
@@ -239,14 +233,11 @@ static void *busy_strategy(const larch_strategy_vtable *vt, const larch_host *ho
  * bytes (this covers the outstanding proposals, which do not change what is proposed). */
 Test(rl_resume, save_load_save_is_identical)
 {
-    static const lx_param params[] = {{.key = "hidden", .type = LX_INT, .i = 3},
-                                      {.key = "batch", .type = LX_INT, .i = 4}};
     lx_host h;
-    const larch_host *host = lx_host_init(&h, params, 2);
-    larch_space space = lx_space(4, 3);
-    const larch_strategy_vtable *vt = lx_load_strategy("rl.so");
-    cr_assert_not_null(vt);
-    void *self = busy_strategy(vt, host, &space), *fresh = NULL;
+    larch_space space;
+    void *self = busy_strategy(&h, &space), *fresh = NULL;
+    const larch_host *host = &h.host;
+    const larch_strategy_vtable *vt = rl_vt();
     void *first = NULL, *second = NULL;
     size_t first_size = 0, second_size = 0;
     larch_error err = {0};
@@ -266,14 +257,11 @@ Test(rl_resume, save_load_save_is_identical)
 
 Test(rl_errors, bad_checkpoints_are_refused)
 {
-    static const lx_param params[] = {{.key = "hidden", .type = LX_INT, .i = 3},
-                                      {.key = "batch", .type = LX_INT, .i = 4}};
     lx_host h;
-    const larch_host *host = lx_host_init(&h, params, 2);
-    larch_space space = lx_space(4, 3);
-    const larch_strategy_vtable *vt = lx_load_strategy("rl.so");
-    cr_assert_not_null(vt);
-    void *self = busy_strategy(vt, host, &space);
+    larch_space space;
+    void *self = busy_strategy(&h, &space);
+    const larch_host *host = &h.host;
+    const larch_strategy_vtable *vt = rl_vt();
     void *bytes = NULL;
     size_t size = 0;
     larch_error err = {0};
@@ -351,20 +339,9 @@ Test(rl_errors, bad_checkpoints_are_refused)
 
 static void expect_param_error(const lx_param *param, int status, const char *key)
 {
-    lx_host h;
-    const larch_host *host = lx_host_init(&h, param, 1);
-    larch_space space = lx_space(4, 3);
-    const larch_strategy_vtable *vt = lx_load_strategy("rl.so");
-    cr_assert_not_null(vt);
-    void *self = NULL;
-    larch_error err = {0};
-    int rc = vt->create(host, &space, 1, &self, &err);
-    cr_assert_eq(rc, status, "%s: got %d (%s)", key, rc, err.message);
-    cr_assert_null(self);
     char name[64];
     snprintf(name, sizeof name, "strategies.rl.%s", key);
-    cr_assert(strstr(err.message, name) != NULL, "message \"%s\" does not name %s", err.message,
-              name);
+    lx_expect_param_refused(rl_vt(), param, 1, status, name);
 }
 
 Test(rl_errors, bad_parameters_name_the_key)
@@ -399,8 +376,7 @@ Test(rl_errors, failed_trials_and_bad_tells)
     lx_host h;
     const larch_host *host = lx_host_init(&h, params, 2);
     lx_landscape l = lx_separable(5, 3, 1);
-    const larch_strategy_vtable *vt = lx_load_strategy("rl.so");
-    cr_assert_not_null(vt);
+    const larch_strategy_vtable *vt = rl_vt();
     void *self = NULL;
     larch_error err = {0};
     cr_assert_eq(vt->create(host, &l.space, 3, &self, &err), LARCH_OK);

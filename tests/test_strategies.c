@@ -9,6 +9,8 @@
 
 #include <larch/larch.h>
 
+#include "landscape.h"
+
 /* ---- loading ---- */
 
 static const larch_plugin *load_plugin(const char *file)
@@ -43,109 +45,20 @@ static const larch_strategy_vtable *load_strategy(const char *file, const char *
     return vt;
 }
 
-/* ---- mock host: parameters come from a small table the test fills ---- */
+/* ---- the mock host of landscape.h, with parameters a test adds ---- */
 
-typedef struct param {
-    const char *key;
-    int is_bool; /* else a string, which makes get_bool fail with ETYPE */
-    int value;
-} param;
+static lx_param params[8];
+static size_t n_params;
+static lx_host mock;
 
-static param params[8];
-static int n_params;
+static const larch_host *host(void)
+{
+    return lx_host_init(&mock, params, n_params);
+}
 
 static void set_bool(const char *key, int value)
 {
-    params[n_params++] = (param){key, 1, value};
-}
-
-static const param *find(const char *key)
-{
-    for (int i = 0; i < n_params; i++)
-        if (strcmp(params[i].key, key) == 0)
-            return &params[i];
-    return NULL;
-}
-
-static void mock_log(void *ctx, int level, const char *message)
-{
-    (void)ctx;
-    (void)level;
-    (void)message;
-}
-
-static int mock_get_int(void *ctx, const char *key, int64_t def, int64_t *out, larch_error *err)
-{
-    (void)ctx;
-    (void)key;
-    (void)err;
-    *out = def;
-    return LARCH_OK;
-}
-
-static int mock_get_float(void *ctx, const char *key, double def, double *out, larch_error *err)
-{
-    (void)ctx;
-    (void)key;
-    (void)err;
-    *out = def;
-    return LARCH_OK;
-}
-
-static int mock_get_bool(void *ctx, const char *key, int def, int *out, larch_error *err)
-{
-    (void)ctx;
-    const param *p = find(key);
-    if (p == NULL) {
-        *out = def;
-        return LARCH_OK;
-    }
-    if (!p->is_bool)
-        return larch_error_set(err, LARCH_ETYPE, "test.cfg:1: %s is a string, expected a bool",
-                               key);
-    *out = p->value;
-    return LARCH_OK;
-}
-
-static int mock_get_string(void *ctx, const char *key, const char *def, const char **out,
-                           larch_error *err)
-{
-    (void)ctx;
-    (void)key;
-    (void)err;
-    *out = def;
-    return LARCH_OK;
-}
-
-static void *mock_alloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    return calloc(1, size);
-}
-
-static void mock_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
-}
-
-static const larch_host host = {sizeof(larch_host), LARCH_ABI_MAJOR, LARCH_ABI_MINOR, NULL,
-                                mock_log,           mock_get_int,    mock_get_float,  mock_get_bool,
-                                mock_get_string,    mock_alloc,      mock_free};
-
-static larch_space make_space(uint32_t n, const uint32_t *choices)
-{
-    larch_space space;
-    memset(&space, 0, sizeof space);
-    space.struct_size = sizeof space;
-    space.n_decisions = n;
-    snprintf(space.name, sizeof space.name, "test");
-    for (uint32_t d = 0; d < n; d++) {
-        space.decisions[d].kind = LARCH_DECISION_OP;
-        space.decisions[d].n_choices = choices[d];
-        snprintf(space.decisions[d].label, sizeof space.decisions[d].label, "edge %u", d);
-    }
-    return space;
+    params[n_params++] = (lx_param){key, LX_BOOL, value, 0, NULL};
 }
 
 static const uint32_t small_choices[] = {2, 3, 4};
@@ -155,19 +68,10 @@ static void *create(const larch_strategy_vtable *vt, const larch_space *space, u
 {
     void *self = NULL;
     larch_error err = {0};
-    int rc = vt->create(&host, space, seed, &self, &err);
+    int rc = vt->create(host(), space, seed, &self, &err);
     cr_assert_eq(rc, LARCH_OK, "create: %s", err.message);
     cr_assert_not_null(self);
     return self;
-}
-
-/* The mixed-radix index of arch, to check coverage in a flat array. */
-static uint64_t arch_index(const larch_space *space, const larch_arch *arch)
-{
-    uint64_t index = 0;
-    for (uint32_t d = 0; d < space->n_decisions; d++)
-        index = index * space->decisions[d].n_choices + arch->choice[d];
-    return index;
 }
 
 /* Asks until DONE; asserts every arch comes exactly once and DONE follows all of them. Writes
@@ -186,7 +90,8 @@ static void expect_each_once(const larch_strategy_vtable *vt, void *self, const 
         cr_assert_eq(rc, LARCH_ASK_OK, "ask %llu of %llu: %d %s", (unsigned long long)i,
                      (unsigned long long)total, rc, err.message);
         cr_assert_eq(larch_arch_validate(space, &arch, &err), LARCH_OK, "%s", err.message);
-        uint64_t index = arch_index(space, &arch);
+        uint64_t index = 0;
+        cr_assert_eq(larch_arch_to_index(space, &arch, &index), LARCH_OK);
         cr_assert_eq(seen[index], 0, "arch %llu proposed twice", (unsigned long long)index);
         seen[index] = 1;
         if (order != NULL)
@@ -204,7 +109,7 @@ static void expect_each_once(const larch_strategy_vtable *vt, void *self, const 
 Test(grid, enumerates_in_mixed_radix_order)
 {
     const larch_strategy_vtable *vt = load_strategy("grid.so", "grid");
-    larch_space space = make_space(3, small_choices);
+    larch_space space = lx_space_of(3, small_choices);
     void *self = create(vt, &space, 1);
     uint64_t order[24];
     expect_each_once(vt, self, &space, order);
@@ -217,7 +122,7 @@ Test(grid, enumerates_in_mixed_radix_order)
 Test(grid, enumerates_the_nb201_space)
 {
     const larch_strategy_vtable *vt = load_strategy("grid.so", "grid");
-    larch_space space = make_space(6, nb201_choices);
+    larch_space space = lx_space_of(6, nb201_choices);
     void *self = create(vt, &space, 1);
     expect_each_once(vt, self, &space, NULL);
     vt->destroy(self);
@@ -227,7 +132,7 @@ Test(grid, single_arch_space)
 {
     const larch_strategy_vtable *vt = load_strategy("grid.so", "grid");
     const uint32_t ones[] = {1, 1};
-    larch_space space = make_space(2, ones);
+    larch_space space = lx_space_of(2, ones);
     set_bool("shuffle", 1);
     void *self = create(vt, &space, 1);
     expect_each_once(vt, self, &space, NULL);
@@ -247,14 +152,14 @@ Test(grid, shuffle_visits_each_once_in_a_seeded_order)
     const larch_strategy_vtable *vt = load_strategy("grid.so", "grid");
     set_bool("shuffle", 1);
 
-    larch_space small = make_space(3, small_choices);
+    larch_space small = lx_space_of(3, small_choices);
     uint64_t order_small[24];
     void *self = create(vt, &small, 7);
     expect_each_once(vt, self, &small, order_small);
     vt->destroy(self);
     cr_assert_lt(count_in_place(order_small, 24), 12, "the order is shuffled");
 
-    larch_space space = make_space(6, nb201_choices);
+    larch_space space = lx_space_of(6, nb201_choices);
     static uint64_t a[15625], b[15625], c[15625];
     self = create(vt, &space, 7);
     expect_each_once(vt, self, &space, a);
@@ -280,7 +185,7 @@ Test(random, marginals_are_uniform)
     const larch_strategy_vtable *vt = load_strategy("random.so", "random");
     set_bool("no_repeat", 0);
     const uint32_t choices[] = {2, 3, 5, 7};
-    larch_space space = make_space(4, choices);
+    larch_space space = lx_space_of(4, choices);
     void *self = create(vt, &space, 3);
     long counts[4][7] = {{0}};
     const int n = 20000;
@@ -307,7 +212,7 @@ Test(random, repeats_are_allowed_without_no_repeat)
 {
     const larch_strategy_vtable *vt = load_strategy("random.so", "random");
     set_bool("no_repeat", 0);
-    larch_space space = make_space(3, small_choices);
+    larch_space space = lx_space_of(3, small_choices);
     void *self = create(vt, &space, 3);
     larch_error err = {0};
     for (int i = 0; i < 200; i++) {
@@ -321,14 +226,14 @@ Test(random, no_repeat_proposes_each_arch_once)
 {
     const larch_strategy_vtable *vt = load_strategy("random.so", "random");
     /* no_repeat is the default. */
-    larch_space small = make_space(3, small_choices);
+    larch_space small = lx_space_of(3, small_choices);
     void *self = create(vt, &small, 5);
     uint64_t order[24];
     expect_each_once(vt, self, &small, order);
     vt->destroy(self);
     cr_assert_lt(count_in_place(order, 24), 12);
 
-    larch_space space = make_space(6, nb201_choices);
+    larch_space space = lx_space_of(6, nb201_choices);
     self = create(vt, &space, 5);
     expect_each_once(vt, self, &space, NULL);
     vt->destroy(self);
@@ -337,11 +242,11 @@ Test(random, no_repeat_proposes_each_arch_once)
 Test(random, wrong_parameter_type_fails_create)
 {
     const larch_strategy_vtable *vt = load_strategy("random.so", "random");
-    params[n_params++] = (param){"no_repeat", 0, 0};
-    larch_space space = make_space(3, small_choices);
+    params[n_params++] = (lx_param){"no_repeat", LX_STRING, 0, 0, "yes"};
+    larch_space space = lx_space_of(3, small_choices);
     void *self = NULL;
     larch_error err = {0};
-    cr_assert_eq(vt->create(&host, &space, 1, &self, &err), LARCH_ETYPE);
+    cr_assert_eq(vt->create(host(), &space, 1, &self, &err), LARCH_ETYPE);
     cr_assert(strstr(err.message, "no_repeat"), "%s", err.message);
     cr_assert_null(self);
 }
@@ -350,14 +255,14 @@ Test(random, bad_space_and_arguments)
 {
     const larch_strategy_vtable *vt = load_strategy("random.so", "random");
     const uint32_t bad[] = {3, 0, 2};
-    larch_space space = make_space(3, bad);
+    larch_space space = lx_space_of(3, bad);
     void *self = NULL;
     larch_error err = {0};
-    cr_assert_eq(vt->create(&host, &space, 1, &self, &err), LARCH_EINVAL);
+    cr_assert_eq(vt->create(host(), &space, 1, &self, &err), LARCH_EINVAL);
     cr_assert(strstr(err.message, "decision 1"), "%s", err.message);
     cr_assert_eq(vt->create(NULL, &space, 1, &self, &err), LARCH_EINVAL);
 
-    space = make_space(3, small_choices);
+    space = lx_space_of(3, small_choices);
     self = create(vt, &space, 1);
     larch_arch wrong = {3, {0, 3, 0}};
     larch_result result = {sizeof result, LARCH_TRIAL_OK, 0, 0, 0, 0, 0, 0};
@@ -409,9 +314,9 @@ static void check_resume(const char *file, const char *id, const larch_space *sp
 
 Test(resume, grid)
 {
-    larch_space space = make_space(6, nb201_choices);
+    larch_space space = lx_space_of(6, nb201_choices);
     check_resume("grid.so", "grid", &space, 100, 200);
-    larch_space small = make_space(3, small_choices);
+    larch_space small = lx_space_of(3, small_choices);
     check_resume("grid.so", "grid", &small, 20, 10);
     check_resume("grid.so", "grid", &small, 24, 2);
 }
@@ -419,18 +324,18 @@ Test(resume, grid)
 Test(resume, grid_shuffled)
 {
     set_bool("shuffle", 1);
-    larch_space space = make_space(6, nb201_choices);
+    larch_space space = lx_space_of(6, nb201_choices);
     check_resume("grid.so", "grid", &space, 100, 200);
-    larch_space small = make_space(3, small_choices);
+    larch_space small = lx_space_of(3, small_choices);
     check_resume("grid.so", "grid", &small, 20, 10);
 }
 
 Test(resume, random_no_repeat)
 {
-    larch_space space = make_space(6, nb201_choices);
+    larch_space space = lx_space_of(6, nb201_choices);
     check_resume("random.so", "random", &space, 100, 200);
     /* Resumed near exhaustion, the remaining archs and DONE must match too. */
-    larch_space small = make_space(3, small_choices);
+    larch_space small = lx_space_of(3, small_choices);
     check_resume("random.so", "random", &small, 20, 10);
     check_resume("random.so", "random", &small, 0, 30);
 }
@@ -438,7 +343,7 @@ Test(resume, random_no_repeat)
 Test(resume, random_with_repeats)
 {
     set_bool("no_repeat", 0);
-    larch_space space = make_space(6, nb201_choices);
+    larch_space space = lx_space_of(6, nb201_choices);
     check_resume("random.so", "random", &space, 100, 200);
 }
 
@@ -449,7 +354,7 @@ static void check_garbage(const char *file, const char *id, const char *other_fi
 {
     const larch_strategy_vtable *vt = load_strategy(file, id);
     const larch_strategy_vtable *ovt = load_strategy(other_file, other_id);
-    larch_space space = make_space(6, nb201_choices);
+    larch_space space = lx_space_of(6, nb201_choices);
     void *a = create(vt, &space, 1);
     larch_error err = {0};
     larch_arch arch;
@@ -497,7 +402,7 @@ static void check_garbage(const char *file, const char *id, const char *other_fi
     ovt->destroy(o);
 
     /* A checkpoint of another space is refused too. */
-    larch_space small = make_space(3, small_choices);
+    larch_space small = lx_space_of(3, small_choices);
     void *s = create(vt, &small, 1);
     cr_assert_eq(vt->load(s, bytes, size, &err), LARCH_EINVAL);
     cr_assert(strstr(err.message, "decisions"), "%s", err.message);

@@ -1,8 +1,10 @@
 /* A template strategy plugin: stochastic hill climbing over the decision vector.
  *
  * Copy this file, rename the id, and change ask/tell. It shows everything a strategy needs:
- * parameters through the host's getters, an RNG seeded by the host, proposals that may be
- * outstanding while results arrive in any order, and save/load of the complete state.
+ * range-checked parameters (<larch/params.h>), an RNG seeded by the host, proposals that may be
+ * outstanding while results arrive in any order, and save/load of the complete state. The SDK
+ * also samples and mutates architectures (<larch/space.h>) and keeps sets of them, e.g. of
+ * everything proposed, with checkpoint helpers (<larch/archset.h>).
  *
  * The search: start from a random architecture; each proposal mutates `mutations` random
  * decisions of the best architecture seen so far. Parameters (strategies.hillclimb.*):
@@ -10,6 +12,7 @@
  *   restart    int, default 0: after this many proposals without improvement, jump to a random
  *              architecture (0 = never) */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <larch/larch.h>
@@ -33,24 +36,20 @@ static int create(const larch_host *host, const larch_space *space, uint64_t see
                   larch_error *err)
 {
     int64_t mutations, restart;
-    int rc = host->get_int(host->ctx, "mutations", 1, &mutations, err);
+    int rc = larch_space_validate(space, err);
+    if (rc != LARCH_OK)
+        return larch_error_prefix(err, "hillclimb: ");
+    /* Out of range: "strategies.hillclimb.mutations: expected 1..6, got 9". */
+    rc = larch_param_int(host, "hillclimb", "mutations", 1, 1, space->n_decisions, &mutations, err);
     if (rc == LARCH_OK)
-        rc = host->get_int(host->ctx, "restart", 0, &restart, err);
+        rc = larch_param_int(host, "hillclimb", "restart", 0, 0, INT64_MAX, &restart, err);
     if (rc != LARCH_OK)
         return rc;
-    if (mutations < 1 || mutations > (int64_t)space->n_decisions)
-        return larch_error_set(err, LARCH_ERANGE,
-                               "strategies.hillclimb.mutations: expected 1..%u, got %lld",
-                               space->n_decisions, (long long)mutations);
-    if (restart < 0)
-        return larch_error_set(err, LARCH_ERANGE,
-                               "strategies.hillclimb.restart: expected >= 0, got %lld",
-                               (long long)restart);
     hillclimb *h = host->alloc(host->ctx, sizeof *h);
     if (!h)
         return larch_error_set(err, LARCH_ENOMEM, "hillclimb: out of memory");
     h->host = host;
-    h->space = *space;
+    larch_space_copy(&h->space, space);
     h->mutations = mutations;
     h->restart = restart;
     larch_rng_seed(&h->rng, seed);
@@ -59,29 +58,19 @@ static int create(const larch_host *host, const larch_space *space, uint64_t see
     return LARCH_OK;
 }
 
-static void random_arch(hillclimb *h, larch_arch *arch)
-{
-    arch->n = h->space.n_decisions;
-    for (uint32_t d = 0; d < arch->n; d++)
-        arch->choice[d] = (uint8_t)larch_rng_below(&h->rng, h->space.decisions[d].n_choices);
-}
-
 static int ask(void *self, larch_arch *arch, larch_error *err)
 {
     (void)err;
     hillclimb *h = self;
     if (!h->has_best || (h->restart && h->since_improvement >= h->restart)) {
         h->since_improvement = 0;
-        random_arch(h, arch);
+        larch_arch_random(&h->space, &h->rng, arch);
         return LARCH_ASK_OK;
     }
     *arch = h->best;
     for (int64_t m = 0; m < h->mutations; m++) {
         uint32_t d = (uint32_t)larch_rng_below(&h->rng, arch->n);
-        uint32_t n = h->space.decisions[d].n_choices;
-        if (n > 1) /* a different choice: shift by 1..n-1 */
-            arch->choice[d] =
-                (uint8_t)((arch->choice[d] + 1 + larch_rng_below(&h->rng, n - 1)) % n);
+        larch_arch_change_decision(&h->space, d, &h->rng, arch); /* another choice, if it has one */
     }
     return LARCH_ASK_OK;
 }

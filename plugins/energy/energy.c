@@ -33,19 +33,7 @@
 #define STATE_MAGIC 0x53475245u /* "ERGS" little-endian */
 #define STATE_VERSION 1u
 #define MAX_CHAINS 256
-/* Draws of a new neighbour before settling for a repeat; every 32 draws the change grows by one
- * decision, so a chain whose neighbourhood is fully explored moves further out. */
-#define REPEAT_TRIES 256u
-#define DRAWS_PER_CHANGE 32u
 #define LOG_EVERY 20u
-
-/* Open-addressing set of 64-bit keys; capacity is a power of two, at most half full. */
-typedef struct key_set {
-    uint64_t *keys;
-    uint8_t *used;
-    size_t capacity;
-    size_t count;
-} key_set;
 
 typedef struct chain {
     uint32_t rung; /* its place on the temperature ladder */
@@ -62,12 +50,6 @@ typedef struct chain {
 typedef struct energy {
     const larch_host *host;
     larch_space space;
-    /* Keys are exact mixed-radix indices when the space has fewer than 2^64 archs (so
-     * exhaustion is detected exactly), else arch hashes. */
-    int exact_keys;
-    uint64_t total;
-    uint32_t n_mutable; /* decisions with more than one choice, listed in mutable_d */
-    uint32_t mutable_d[LARCH_MAX_DECISIONS];
     /* Parameters. */
     uint32_t n_chains, calibration_moves, exchange_every;
     int exchange, skip_seen;
@@ -84,153 +66,34 @@ typedef struct energy {
     uint64_t swaps_tried, swaps;
     uint32_t next_chain; /* where the round-robin of ask starts */
     chain *chains;
-    key_set seen; /* every arch proposed (skip_seen) */
+    larch_archset seen; /* every arch proposed */
 } energy;
 
-/* ---- the set ---- */
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdu;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53u;
-    return x ^ (x >> 33);
-}
-
-static void set_release(const larch_host *host, key_set *set)
-{
-    host->free(host->ctx, set->keys);
-    host->free(host->ctx, set->used);
-    memset(set, 0, sizeof *set);
-}
-
-static size_t set_slot(const key_set *set, uint64_t key)
-{
-    size_t mask = set->capacity - 1;
-    size_t i = (size_t)mix64(key) & mask;
-    while (set->used[i] && set->keys[i] != key)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static int set_contains(const key_set *set, uint64_t key)
-{
-    return set->capacity > 0 && set->used[set_slot(set, key)];
-}
-
-/* Makes room for `want` keys; LARCH_ENOMEM leaves the set as it was. */
-static int set_reserve(const larch_host *host, key_set *set, size_t want)
-{
-    if (want <= set->capacity / 2)
-        return LARCH_OK;
-    if (want > SIZE_MAX / 4 / sizeof(uint64_t))
-        return LARCH_ENOMEM;
-    size_t capacity = set->capacity < 64 ? 64 : set->capacity;
-    while (capacity / 2 < want)
-        capacity *= 2;
-    key_set grown = {host->alloc(host->ctx, capacity * sizeof(uint64_t)),
-                     host->alloc(host->ctx, capacity), capacity, 0};
-    if (!grown.keys || !grown.used) {
-        set_release(host, &grown);
-        return LARCH_ENOMEM;
-    }
-    for (size_t i = 0; i < set->capacity; i++) {
-        if (set->used[i]) {
-            size_t j = set_slot(&grown, set->keys[i]);
-            grown.used[j] = 1;
-            grown.keys[j] = set->keys[i];
-            grown.count++;
-        }
-    }
-    set_release(host, set);
-    *set = grown;
-    return LARCH_OK;
-}
-
-/* 1 if inserted, 0 if already present, LARCH_ENOMEM. */
-static int set_insert(const larch_host *host, key_set *set, uint64_t key)
-{
-    if (set_contains(set, key))
-        return 0;
-    if (set_reserve(host, set, set->count + 1) != LARCH_OK)
-        return LARCH_ENOMEM;
-    size_t i = set_slot(set, key);
-    set->used[i] = 1;
-    set->keys[i] = key;
-    set->count++;
-    return 1;
-}
-
-static uint64_t arch_key(const energy *s, const larch_arch *arch)
-{
-    if (!s->exact_keys)
-        return larch_arch_hash(arch);
-    uint64_t index = 0;
-    for (uint32_t d = 0; d < s->space.n_decisions; d++)
-        index = index * s->space.decisions[d].n_choices + arch->choice[d];
-    return index;
-}
-
-static int is_seen(const energy *s, const larch_arch *arch)
-{
-    return set_contains(&s->seen, arch_key(s, arch));
-}
-
 /* ---- parameters ---- */
-
-static int get_int_in(const larch_host *host, const char *key, int64_t def, int64_t lo, int64_t hi,
-                      uint32_t *out, larch_error *err)
-{
-    int64_t v;
-    int rc = host->get_int(host->ctx, key, def, &v, err);
-    if (rc != LARCH_OK)
-        return rc;
-    if (v < lo || v > hi)
-        return larch_error_set(err, LARCH_ERANGE,
-                               "strategies.energy.%s: expected %lld..%lld, got %lld", key,
-                               (long long)lo, (long long)hi, (long long)v);
-    *out = (uint32_t)v;
-    return LARCH_OK;
-}
-
-/* A float in (lo, hi], or [lo, hi] when lo_closed. */
-static int get_float_in(const larch_host *host, const char *key, double def, double lo,
-                        int lo_closed, double hi, double *out, larch_error *err)
-{
-    int rc = host->get_float(host->ctx, key, def, out, err);
-    if (rc != LARCH_OK)
-        return rc;
-    double v = *out;
-    if (!(lo_closed ? v >= lo : v > lo) || !(v <= hi))
-        return larch_error_set(err, LARCH_ERANGE,
-                               "strategies.energy.%s: expected %s%g, %g], got %g", key,
-                               lo_closed ? "[" : "(", lo, hi, v);
-    return LARCH_OK;
-}
 
 /* Defaults and their sources are in docs/STRATEGIES.md: accept_target 0.8 is Kirkpatrick's
  * initial acceptance, cooling 0.95 a common geometric factor (Johnson et al. 1989), the rest
  * (4 chains, 10 calibration moves, a ladder halving T per rung) are this plugin's choices. */
 static int read_params(const larch_host *host, energy *s, larch_error *err)
 {
+    const char *id = "energy";
     int rc;
-    if ((rc = get_int_in(host, "chains", 4, 1, MAX_CHAINS, &s->n_chains, err)) ||
-        (rc = get_float_in(host, "t0", 0.0, 0.0, 1, HUGE_VAL, &s->t0, err)) ||
-        (rc = get_float_in(host, "accept_target", 0.8, 0.0, 0, 1.0, &s->accept_target, err)) ||
-        (rc = get_float_in(host, "cooling", 0.95, 0.0, 0, 1.0, &s->cooling, err)) ||
-        (rc = get_int_in(host, "calibration_moves", 10, 1, 100000, &s->calibration_moves, err)) ||
-        (rc = host->get_bool(host->ctx, "exchange", 0, &s->exchange, err)) ||
-        (rc = get_int_in(host, "exchange_every", 4, 1, 1000000, &s->exchange_every, err)) ||
-        (rc = get_float_in(host, "t_ratio", 0.5, 0.0, 0, 1.0, &s->t_ratio, err)) ||
-        (rc = host->get_bool(host->ctx, "skip_seen", 1, &s->skip_seen, err)))
+    if ((rc = larch_param_u32(host, id, "chains", 4, 1, MAX_CHAINS, &s->n_chains, err)) ||
+        (rc = larch_param_float(host, id, "t0", 0.0, 0.0, INFINITY, LARCH_RANGE_OPEN_HI, &s->t0,
+                                err)) ||
+        (rc = larch_param_float(host, id, "accept_target", 0.8, 0.0, 1.0, LARCH_RANGE_OPEN,
+                                &s->accept_target, err)) ||
+        (rc = larch_param_float(host, id, "cooling", 0.95, 0.0, 1.0, LARCH_RANGE_OPEN_LO,
+                                &s->cooling, err)) ||
+        (rc = larch_param_u32(host, id, "calibration_moves", 10, 1, 100000, &s->calibration_moves,
+                              err)) ||
+        (rc = larch_param_bool(host, "exchange", 0, &s->exchange, err)) ||
+        (rc =
+             larch_param_u32(host, id, "exchange_every", 4, 1, 1000000, &s->exchange_every, err)) ||
+        (rc = larch_param_float(host, id, "t_ratio", 0.5, 0.0, 1.0, LARCH_RANGE_OPEN_LO,
+                                &s->t_ratio, err)) ||
+        (rc = larch_param_bool(host, "skip_seen", 1, &s->skip_seen, err)))
         return rc;
-    if (s->accept_target >= 1.0 || !isfinite(s->t0))
-        return larch_error_set(err, LARCH_ERANGE,
-                               "strategies.%s: expected a finite t0 >= 0 and an accept_target "
-                               "in (0, 1), got %g and %g",
-                               !isfinite(s->t0) ? "energy.t0" : "energy.accept_target", s->t0,
-                               s->accept_target);
     return LARCH_OK;
 }
 
@@ -277,38 +140,12 @@ static double calibrate_t0(const double *d, uint32_t n, double target)
 
 /* ---- proposals ---- */
 
-static void random_arch(energy *s, larch_arch *arch)
-{
-    arch->n = s->space.n_decisions;
-    for (uint32_t d = 0; d < arch->n; d++)
-        arch->choice[d] = (uint8_t)larch_rng_below(&s->rng, s->space.decisions[d].n_choices);
-}
-
-/* Changes one decision (among those that have a choice) to another choice, uniformly. */
-static void change_one(energy *s, larch_arch *arch)
-{
-    if (s->n_mutable == 0)
-        return;
-    uint32_t d = s->mutable_d[larch_rng_below(&s->rng, s->n_mutable)];
-    uint32_t n = s->space.decisions[d].n_choices;
-    arch->choice[d] = (uint8_t)((arch->choice[d] + 1 + larch_rng_below(&s->rng, n - 1)) % n);
-}
-
-/* A new random arch (from) or a new neighbour of *from; a repeat only when REPEAT_TRIES draws
- * found nothing new. */
+/* A new random arch (from NULL) or a new neighbour of *from; a repeat only when 256 draws found
+ * nothing new (larch_archset_draw: every 32 draws the change grows by one decision, so a chain
+ * whose neighbourhood is fully explored moves further out). */
 static void propose(energy *s, const larch_arch *from, larch_arch *out)
 {
-    for (uint32_t tries = 0;; tries++) {
-        if (!from) {
-            random_arch(s, out);
-        } else {
-            *out = *from;
-            for (uint32_t c = 0; c <= tries / DRAWS_PER_CHANGE; c++)
-                change_one(s, out);
-        }
-        if (!s->skip_seen || !is_seen(s, out) || tries + 1 >= REPEAT_TRIES)
-            return;
-    }
+    larch_archset_draw(s->skip_seen ? &s->seen : NULL, &s->space, from, &s->rng, out);
 }
 
 static int energy_ask(void *self, larch_arch *arch, larch_error *err)
@@ -316,7 +153,7 @@ static int energy_ask(void *self, larch_arch *arch, larch_error *err)
     energy *s = self;
     if (!s || !arch)
         return larch_error_set(err, LARCH_EINVAL, "energy: ask got a NULL self or arch");
-    if (s->skip_seen && s->exact_keys && s->seen.count >= s->total)
+    if (s->skip_seen && larch_archset_full(&s->seen))
         return LARCH_ASK_DONE;
     /* Round-robin over the idle chains, so that with one worker every chain still walks. */
     chain *c = NULL;
@@ -330,7 +167,7 @@ static int energy_ask(void *self, larch_arch *arch, larch_error *err)
         return LARCH_ASK_WAIT;
     s->next_chain = (s->next_chain + k) % s->n_chains;
     propose(s, c->has_current ? &c->current : NULL, &c->proposal);
-    if (set_insert(s->host, &s->seen, arch_key(s, &c->proposal)) < 0)
+    if (larch_archset_add(&s->seen, &c->proposal) < 0)
         return larch_error_set(err, LARCH_ENOMEM, "energy: out of memory");
     c->outstanding = 1;
     s->n_asked++;
@@ -472,26 +309,10 @@ static void energy_destroy(void *self)
     if (!s)
         return;
     const larch_host *host = s->host;
-    set_release(host, &s->seen);
+    larch_archset_release(&s->seen);
     host->free(host->ctx, s->chains);
     host->free(host->ctx, s->uphill);
     host->free(host->ctx, s);
-}
-
-static int check_space(const larch_space *space, larch_error *err)
-{
-    if (space->struct_size < offsetof(larch_space, n_ops) || space->n_decisions == 0 ||
-        space->n_decisions > LARCH_MAX_DECISIONS)
-        return larch_error_set(err, LARCH_EINVAL, "energy: space has %u decisions, expected 1..%d",
-                               space->n_decisions, LARCH_MAX_DECISIONS);
-    for (uint32_t d = 0; d < space->n_decisions; d++) {
-        uint32_t n = space->decisions[d].n_choices;
-        if (n == 0 || n > LARCH_MAX_CHOICES)
-            return larch_error_set(err, LARCH_EINVAL,
-                                   "energy: decision %u has %u choices, expected 1..%d", d, n,
-                                   LARCH_MAX_CHOICES);
-    }
-    return LARCH_OK;
 }
 
 static int energy_create(const larch_host *host, const larch_space *space, uint64_t seed,
@@ -502,32 +323,18 @@ static int energy_create(const larch_host *host, const larch_space *space, uint6
     if (host->struct_size < offsetof(larch_host, free) + sizeof host->free || !host->alloc ||
         !host->free || !host->get_int || !host->get_float || !host->get_bool)
         return larch_error_set(err, LARCH_EINVAL, "energy: the host lacks getters or alloc/free");
-    int rc = check_space(space, err);
+    int rc = larch_space_validate(space, err);
     if (rc != LARCH_OK)
-        return rc;
+        return larch_error_prefix(err, "energy: ");
     energy *s = host->alloc(host->ctx, sizeof *s);
     if (!s)
         return larch_error_set(err, LARCH_ENOMEM, "energy: out of memory");
     s->host = host;
-    memcpy(&s->space, space,
-           space->struct_size < sizeof s->space ? space->struct_size : sizeof s->space);
-    s->space.struct_size = sizeof s->space;
+    larch_space_copy(&s->space, space);
+    larch_archset_init(&s->seen, host, &s->space, 0);
     if ((rc = read_params(host, s, err)) != LARCH_OK) {
         energy_destroy(s);
         return rc;
-    }
-    s->exact_keys = 1;
-    s->total = 1;
-    for (uint32_t d = 0; d < space->n_decisions; d++) {
-        uint64_t n = space->decisions[d].n_choices;
-        if (n > 1)
-            s->mutable_d[s->n_mutable++] = d;
-        if (s->exact_keys && s->total > UINT64_MAX / n) {
-            s->exact_keys = 0;
-            s->total = 0;
-        }
-        if (s->exact_keys)
-            s->total *= n;
     }
     s->cool_step = pow(s->cooling, 1.0 / s->n_chains);
     larch_rng_seed(&s->rng, seed);
@@ -588,34 +395,19 @@ static int energy_save(void *self, void **bytes, size_t *size, larch_error *err)
         const chain *c = &s->chains[i];
         larch_buf_put_u32(&buf, c->rung);
         larch_buf_put_u32(&buf, c->has_current);
-        larch_buf_put(&buf, c->current.choice, s->space.n_decisions);
+        larch_buf_put_arch(&buf, &s->space, &c->current);
         larch_buf_put_f64(&buf, c->energy);
         larch_buf_put_u32(&buf, c->outstanding);
-        larch_buf_put(&buf, c->proposal.choice, s->space.n_decisions);
+        larch_buf_put_arch(&buf, &s->space, &c->proposal);
         larch_buf_put_f64(&buf, c->best);
         larch_buf_put_u64(&buf, c->moves);
         larch_buf_put_u64(&buf, c->accepted);
         larch_buf_put_u32(&buf, c->window_moves);
         larch_buf_put_u32(&buf, c->window_accepted);
     }
-    larch_buf_put_u64(&buf, s->seen.count);
-    for (size_t i = 0; i < s->seen.capacity; i++)
-        if (s->seen.used[i])
-            larch_buf_put_u64(&buf, s->seen.keys[i]);
+    larch_archset_save(&s->seen, &buf);
     int rc = larch_buf_finish(&buf, bytes, size, err);
     return rc == LARCH_OK ? rc : larch_error_prefix(err, "energy: ");
-}
-
-/* Reads an arch; one that has not been set (a chain without a current) may be all zeros. */
-static int get_arch(larch_reader *r, const larch_space *space, larch_arch *arch, larch_error *err)
-{
-    memset(arch, 0, sizeof *arch);
-    arch->n = space->n_decisions;
-    int rc = larch_reader_get(r, arch->choice, arch->n, err);
-    if (rc == LARCH_OK && larch_arch_validate(space, arch, err) != LARCH_OK)
-        return larch_error_set(err, LARCH_EFORMAT, "an architecture is out of the space (%s)",
-                               err->message);
-    return rc;
 }
 
 /* Parses everything after the header into `into` (a copy of s whose chains, uphill and seen are
@@ -637,8 +429,6 @@ static int parse_state(const energy *s, larch_reader *r, energy *into, larch_err
         (rc = larch_reader_get_f64(r, &into->t_base, err)) ||
         (rc = larch_reader_get_u32(r, &into->n_uphill, err)))
         return rc;
-    if ((into->rng.s[0] | into->rng.s[1] | into->rng.s[2] | into->rng.s[3]) == 0)
-        return larch_error_set(err, LARCH_EFORMAT, "the RNG state is all zero");
     /* t_base >= 0, not > 0: a long run may cool it to 0. */
     if (into->calibrated > 1 || (into->calibrated && !(into->t_base >= 0)) ||
         into->n_uphill > s->calibration_moves ||
@@ -662,14 +452,15 @@ static int parse_state(const energy *s, larch_reader *r, energy *into, larch_err
     if (into->next_chain >= s->n_chains || into->n_told > into->n_asked ||
         into->swaps > into->swaps_tried)
         return larch_error_set(err, LARCH_EFORMAT, "inconsistent counters");
+    /* A chain without a current has all-zero archs there, which every space holds. */
     for (uint32_t i = 0; i < s->n_chains; i++) {
         chain *c = &into->chains[i];
         if ((rc = larch_reader_get_u32(r, &c->rung, err)) ||
             (rc = larch_reader_get_u32(r, &c->has_current, err)) ||
-            (rc = get_arch(r, &s->space, &c->current, err)) ||
+            (rc = larch_reader_get_arch(r, &s->space, &c->current, err)) ||
             (rc = larch_reader_get_f64(r, &c->energy, err)) ||
             (rc = larch_reader_get_u32(r, &c->outstanding, err)) ||
-            (rc = get_arch(r, &s->space, &c->proposal, err)) ||
+            (rc = larch_reader_get_arch(r, &s->space, &c->proposal, err)) ||
             (rc = larch_reader_get_f64(r, &c->best, err)) ||
             (rc = larch_reader_get_u64(r, &c->moves, err)) ||
             (rc = larch_reader_get_u64(r, &c->accepted, err)) ||
@@ -685,27 +476,9 @@ static int parse_state(const energy *s, larch_reader *r, energy *into, larch_err
                 return larch_error_set(err, LARCH_EFORMAT, "chains %u and %u share rung %u", j, i,
                                        c->rung);
     }
-    uint64_t n;
-    if ((rc = larch_reader_get_u64(r, &n, err)))
+    if ((rc = larch_archset_load(&into->seen, r, UINT64_MAX, err)))
         return rc;
-    /* Checked against the bytes left before allocating, so garbage cannot ask for terabytes. */
-    if (n > (r->size - r->offset) / 8 || (s->exact_keys && n > s->total))
-        return larch_error_set(err, LARCH_EFORMAT, "%llu seen architectures is inconsistent",
-                               (unsigned long long)n);
-    if (set_reserve(s->host, &into->seen, (size_t)n) != LARCH_OK)
-        return larch_error_set(err, LARCH_ENOMEM, "out of memory");
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t key;
-        if ((rc = larch_reader_get_u64(r, &key, err)))
-            return rc;
-        if ((s->exact_keys && key >= s->total) || set_insert(s->host, &into->seen, key) != 1)
-            return larch_error_set(err, LARCH_EFORMAT, "seen key %llu is out of range or repeated",
-                                   (unsigned long long)key);
-    }
-    if (r->offset != r->size)
-        return larch_error_set(err, LARCH_EFORMAT, "%zu trailing bytes after the state",
-                               r->size - r->offset);
-    return LARCH_OK;
+    return larch_reader_expect_end(r, err);
 }
 
 static int energy_load(void *self, const void *bytes, size_t size, larch_error *err)
@@ -720,7 +493,7 @@ static int energy_load(void *self, const void *bytes, size_t size, larch_error *
     if (rc != LARCH_OK)
         return rc;
     energy into = *s;
-    memset(&into.seen, 0, sizeof into.seen);
+    larch_archset_init(&into.seen, s->host, &s->space, 0);
     into.chains = s->host->alloc(s->host->ctx, s->n_chains * sizeof *into.chains);
     into.uphill = s->host->alloc(s->host->ctx, s->calibration_moves * sizeof *into.uphill);
     if (!into.chains || !into.uphill)
@@ -728,13 +501,13 @@ static int energy_load(void *self, const void *bytes, size_t size, larch_error *
     else
         rc = parse_state(s, &r, &into, err);
     if (rc != LARCH_OK) {
-        set_release(s->host, &into.seen);
+        larch_archset_release(&into.seen);
         s->host->free(s->host->ctx, into.chains);
         s->host->free(s->host->ctx, into.uphill);
         return larch_error_prefix(err, "energy: load: ");
     }
     /* All or nothing: the parsed state replaces the live one. */
-    set_release(s->host, &s->seen);
+    larch_archset_release(&s->seen);
     s->host->free(s->host->ctx, s->chains);
     s->host->free(s->host->ctx, s->uphill);
     *s = into;

@@ -31,10 +31,6 @@
 #define STATE_MAGIC 0x534e4547u /* "GENS" little-endian */
 #define STATE_VERSION 1u
 #define MAX_POPULATION 100000
-/* Draws of a new architecture before settling for a repeat; every 32 draws the change grows by
- * one decision, so a neighbourhood that is fully explored is left rather than retried. */
-#define REPEAT_TRIES 256u
-#define DRAWS_PER_CHANGE 32u
 /* ga: generations in a row without one new child after which the search is over (the
  * population has converged beyond what mutation can escape, or p_mutation = p_crossover = 0). */
 #define EMPTY_GENERATIONS_LIMIT 1000u
@@ -57,25 +53,9 @@ typedef struct member {
     uint32_t state; /* ga only */
 } member;
 
-/* Open-addressing map from an arch's key to its score (NaN while the result is outstanding);
- * capacity is a power of two, at most half full. */
-typedef struct arch_map {
-    uint64_t *keys;
-    double *values;
-    uint8_t *used;
-    size_t capacity;
-    size_t count;
-} arch_map;
-
 typedef struct genetic {
     const larch_host *host;
     larch_space space;
-    /* Keys are exact mixed-radix indices when the space has fewer than 2^64 archs (so
-     * exhaustion is detected exactly), else arch hashes. */
-    int exact_keys;
-    uint64_t total;
-    uint32_t n_mutable; /* decisions with more than one choice, listed in mutable_d */
-    uint32_t mutable_d[LARCH_MAX_DECISIONS];
     /* Parameters. */
     int mode;
     uint32_t population, sample, tournament, elitism;
@@ -86,7 +66,8 @@ typedef struct genetic {
     uint64_t n_asked, n_told;
     uint64_t generation;        /* ga */
     uint64_t empty_generations; /* ga: bred in a row without a new child */
-    arch_map seen;              /* every arch proposed (and every ga elite) -> score */
+    /* Every arch proposed (and every ga elite) -> its score, NaN while outstanding. */
+    larch_archset seen;
     /* ga: the current generation, n_members == population. evolution: the population as a ring
      * buffer, oldest at `head`; head stays 0 until it is full. */
     member *members;
@@ -97,190 +78,49 @@ typedef struct genetic {
     double *weights; /* ga: scratch for roulette selection (not state) */
 } genetic;
 
-/* ---- the map ---- */
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdu;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53u;
-    return x ^ (x >> 33);
-}
-
-static void map_release(const larch_host *host, arch_map *map)
-{
-    host->free(host->ctx, map->keys);
-    host->free(host->ctx, map->values);
-    host->free(host->ctx, map->used);
-    memset(map, 0, sizeof *map);
-}
-
-static size_t map_slot(const arch_map *map, uint64_t key)
-{
-    size_t mask = map->capacity - 1;
-    size_t i = (size_t)mix64(key) & mask;
-    while (map->used[i] && map->keys[i] != key)
-        i = (i + 1) & mask;
-    return i;
-}
-
-/* The value's address, or NULL if key is absent. */
-static double *map_find(const arch_map *map, uint64_t key)
-{
-    if (map->capacity == 0)
-        return NULL;
-    size_t i = map_slot(map, key);
-    return map->used[i] ? &map->values[i] : NULL;
-}
-
-/* Makes room for `want` keys; LARCH_ENOMEM leaves the map as it was. */
-static int map_reserve(const larch_host *host, arch_map *map, size_t want)
-{
-    if (want <= map->capacity / 2)
-        return LARCH_OK;
-    if (want > SIZE_MAX / 4 / sizeof(uint64_t))
-        return LARCH_ENOMEM;
-    size_t capacity = map->capacity < 64 ? 64 : map->capacity;
-    while (capacity / 2 < want)
-        capacity *= 2;
-    arch_map grown = {host->alloc(host->ctx, capacity * sizeof(uint64_t)),
-                      host->alloc(host->ctx, capacity * sizeof(double)),
-                      host->alloc(host->ctx, capacity), capacity, 0};
-    if (!grown.keys || !grown.values || !grown.used) {
-        map_release(host, &grown);
-        return LARCH_ENOMEM;
-    }
-    for (size_t i = 0; i < map->capacity; i++) {
-        if (map->used[i]) {
-            size_t j = map_slot(&grown, map->keys[i]);
-            grown.used[j] = 1;
-            grown.keys[j] = map->keys[i];
-            grown.values[j] = map->values[i];
-            grown.count++;
-        }
-    }
-    map_release(host, map);
-    *map = grown;
-    return LARCH_OK;
-}
-
-/* Sets key's value, adding the key if needed; LARCH_ENOMEM. */
-static int map_put(const larch_host *host, arch_map *map, uint64_t key, double value)
-{
-    double *v = map_find(map, key);
-    if (!v) {
-        if (map_reserve(host, map, map->count + 1) != LARCH_OK)
-            return LARCH_ENOMEM;
-        size_t i = map_slot(map, key);
-        map->used[i] = 1;
-        map->keys[i] = key;
-        map->count++;
-        v = &map->values[i];
-    }
-    *v = value;
-    return LARCH_OK;
-}
-
-static uint64_t arch_key(const genetic *g, const larch_arch *arch)
-{
-    if (!g->exact_keys)
-        return larch_arch_hash(arch);
-    uint64_t index = 0;
-    for (uint32_t d = 0; d < g->space.n_decisions; d++)
-        index = index * g->space.decisions[d].n_choices + arch->choice[d];
-    return index;
-}
-
-static int is_seen(const genetic *g, const larch_arch *arch)
-{
-    return map_find(&g->seen, arch_key(g, arch)) != NULL;
-}
-
-/* Every architecture of the space has been proposed: nothing new can come. */
-static int exhausted(const genetic *g)
-{
-    return g->exact_keys && g->seen.count >= g->total;
-}
-
 /* ---- parameters ---- */
-
-static int get_int_in(const larch_host *host, const char *key, int64_t def, int64_t lo, int64_t hi,
-                      uint32_t *out, larch_error *err)
-{
-    int64_t v;
-    int rc = host->get_int(host->ctx, key, def, &v, err);
-    if (rc != LARCH_OK)
-        return rc;
-    if (v < lo || v > hi)
-        return larch_error_set(err, LARCH_ERANGE,
-                               "strategies.genetic.%s: expected %lld..%lld, got %lld", key,
-                               (long long)lo, (long long)hi, (long long)v);
-    *out = (uint32_t)v;
-    return LARCH_OK;
-}
-
-static int get_probability(const larch_host *host, const char *key, double def, double *out,
-                           larch_error *err)
-{
-    int rc = host->get_float(host->ctx, key, def, out, err);
-    if (rc != LARCH_OK)
-        return rc;
-    if (!(*out >= 0.0 && *out <= 1.0))
-        return larch_error_set(err, LARCH_ERANGE,
-                               "strategies.genetic.%s: expected a probability in [0, 1], got %g",
-                               key, *out);
-    return LARCH_OK;
-}
 
 /* Reads the parameters of g->mode into g; the defaults are those of the papers (see the top of
  * this file and docs/STRATEGIES.md). */
 static int read_params(const larch_host *host, genetic *g, larch_error *err)
 {
-    const char *mode;
-    int rc = host->get_string(host->ctx, "mode", "evolution", &mode, err);
+    static const char *const modes[] = {"evolution", "ga"}; /* MODE_EVOLUTION, MODE_GA */
+    static const char *const selections[] = {"roulette", "tournament"};
+    const char *id = "genetic";
+    int rc = larch_param_choice(host, id, "mode", modes, 2, MODE_EVOLUTION, &g->mode, err);
     if (rc != LARCH_OK)
         return rc;
-    if (mode && !strcmp(mode, "evolution"))
-        g->mode = MODE_EVOLUTION;
-    else if (mode && !strcmp(mode, "ga"))
-        g->mode = MODE_GA;
-    else
-        return larch_error_set(err, LARCH_EINVAL,
-                               "strategies.genetic.mode: expected \"evolution\" or \"ga\", got "
-                               "\"%s\"",
-                               mode ? mode : "(null)");
 
     if (g->mode == MODE_EVOLUTION) {
         /* P = 10, S = 3: NAS-Bench-201's REA setting for a space of this size (Dong & Yang
          * 2020); Real et al. 2019 used P = 100, S = 25 for budgets of thousands. */
-        if ((rc = get_int_in(host, "population", 10, 1, MAX_POPULATION, &g->population, err)) ||
-            (rc = get_int_in(host, "sample", g->population < 3 ? g->population : 3, 1,
-                             g->population, &g->sample, err)))
+        if ((rc = larch_param_u32(host, id, "population", 10, 1, MAX_POPULATION, &g->population,
+                                  err)) ||
+            (rc = larch_param_u32(host, id, "sample", g->population < 3 ? g->population : 3, 1,
+                                  g->population, &g->sample, err)))
             return rc;
-        return host->get_bool(host->ctx, "skip_seen", 1, &g->skip_seen, err);
+        return larch_param_bool(host, "skip_seen", 1, &g->skip_seen, err);
     }
 
     /* Genetic CNN: N = 20, pC = 0.2, qC = 0.2, pM = 0.8, qM = 0.05, roulette selection. */
-    const char *selection;
-    if ((rc = get_int_in(host, "population", 20, 2, MAX_POPULATION, &g->population, err)) ||
-        (rc = host->get_string(host->ctx, "selection", "roulette", &selection, err)))
+    int selection;
+    if ((rc =
+             larch_param_u32(host, id, "population", 20, 2, MAX_POPULATION, &g->population, err)) ||
+        (rc = larch_param_choice(host, id, "selection", selections, 2, 0, &selection, err)))
         return rc;
-    if (selection && !strcmp(selection, "roulette"))
-        g->roulette = 1;
-    else if (!selection || strcmp(selection, "tournament"))
-        return larch_error_set(err, LARCH_EINVAL,
-                               "strategies.genetic.selection: expected \"roulette\" or "
-                               "\"tournament\", got \"%s\"",
-                               selection ? selection : "(null)");
+    g->roulette = selection == 0;
     /* Binary tournament (Goldberg & Deb 1991) unless told otherwise; elitism 1: De Jong's
      * (1975) elitist model, free here since the elite's result is reused, not re-evaluated. */
-    if ((rc = get_int_in(host, "tournament", 2, 1, g->population, &g->tournament, err)) ||
-        (rc = get_int_in(host, "elitism", 1, 0, g->population - 1, &g->elitism, err)) ||
-        (rc = get_probability(host, "p_crossover", 0.2, &g->p_crossover, err)) ||
-        (rc = get_probability(host, "q_crossover", 0.2, &g->q_crossover, err)) ||
-        (rc = get_probability(host, "p_mutation", 0.8, &g->p_mutation, err)) ||
-        (rc = get_probability(host, "q_mutation", 0.05, &g->q_mutation, err)))
+    if ((rc = larch_param_u32(host, id, "tournament", 2, 1, g->population, &g->tournament, err)) ||
+        (rc = larch_param_u32(host, id, "elitism", 1, 0, g->population - 1, &g->elitism, err)) ||
+        (rc = larch_param_float(host, id, "p_crossover", 0.2, 0, 1, LARCH_RANGE_CLOSED,
+                                &g->p_crossover, err)) ||
+        (rc = larch_param_float(host, id, "q_crossover", 0.2, 0, 1, LARCH_RANGE_CLOSED,
+                                &g->q_crossover, err)) ||
+        (rc = larch_param_float(host, id, "p_mutation", 0.8, 0, 1, LARCH_RANGE_CLOSED,
+                                &g->p_mutation, err)) ||
+        (rc = larch_param_float(host, id, "q_mutation", 0.05, 0, 1, LARCH_RANGE_CLOSED,
+                                &g->q_mutation, err)))
         return rc;
     g->skip_seen = 1;
     return LARCH_OK;
@@ -288,49 +128,11 @@ static int read_params(const larch_host *host, genetic *g, larch_error *err)
 
 /* ---- variation ---- */
 
-static void random_arch(genetic *g, larch_arch *arch)
+/* A random arch, or a one-decision mutation of parent; with skip_seen one not proposed before
+ * (see larch_archset_draw: the change grows as draws fail, and after 256 a repeat is taken). */
+static void draw(genetic *g, const larch_arch *parent, larch_arch *child)
 {
-    arch->n = g->space.n_decisions;
-    for (uint32_t d = 0; d < arch->n; d++)
-        arch->choice[d] = (uint8_t)larch_rng_below(&g->rng, g->space.decisions[d].n_choices);
-}
-
-/* Changes decision d to one of its other choices, uniformly. */
-static void change_decision(genetic *g, larch_arch *arch, uint32_t d)
-{
-    uint32_t n = g->space.decisions[d].n_choices;
-    if (n > 1)
-        arch->choice[d] = (uint8_t)((arch->choice[d] + 1 + larch_rng_below(&g->rng, n - 1)) % n);
-}
-
-/* Changes one decision, chosen uniformly among those that have a choice. */
-static void mutate_one(genetic *g, larch_arch *arch)
-{
-    if (g->n_mutable > 0)
-        change_decision(g, arch, g->mutable_d[larch_rng_below(&g->rng, g->n_mutable)]);
-}
-
-/* A random arch; with skip_seen one not proposed before, unless REPEAT_TRIES draws fail. */
-static void random_new(genetic *g, larch_arch *arch)
-{
-    for (uint32_t tries = 1;; tries++) {
-        random_arch(g, arch);
-        if (!g->skip_seen || !is_seen(g, arch) || tries >= REPEAT_TRIES)
-            return;
-    }
-}
-
-/* A one-decision mutation of parent; with skip_seen, mutated again until it is new (see
- * REPEAT_TRIES). */
-static void mutate_new(genetic *g, const larch_arch *parent, larch_arch *child)
-{
-    for (uint32_t tries = 0;; tries++) {
-        *child = *parent;
-        for (uint32_t c = 0; c <= tries / DRAWS_PER_CHANGE; c++)
-            mutate_one(g, child);
-        if (!g->skip_seen || !is_seen(g, child) || tries + 1 >= REPEAT_TRIES)
-            return;
-    }
+    larch_archset_draw(g->skip_seen ? &g->seen : NULL, &g->space, parent, &g->rng, child);
 }
 
 /* The fitness a result gives: its score, or -inf when it failed. */
@@ -347,8 +149,7 @@ static double fitness_of(const larch_result *result)
  * arch is already waiting to be asked or told) or TO_ASK (recorded as waiting). */
 static int classify(genetic *g, member *m)
 {
-    uint64_t key = arch_key(g, &m->arch);
-    const double *value = map_find(&g->seen, key);
+    const double *value = larch_archset_value(&g->seen, &m->arch);
     if (value && !isnan(*value)) {
         m->state = KNOWN;
         m->fitness = *value;
@@ -356,7 +157,7 @@ static int classify(genetic *g, member *m)
         m->state = TWIN;
     } else {
         m->state = TO_ASK;
-        if (map_put(g->host, &g->seen, key, NAN) != LARCH_OK)
+        if (larch_archset_add(&g->seen, &m->arch) < 0)
             return LARCH_ENOMEM;
     }
     return LARCH_OK;
@@ -366,7 +167,7 @@ static int ga_first_generation(genetic *g, larch_error *err)
 {
     for (uint32_t i = 0; i < g->population; i++) {
         member *m = &g->members[i];
-        random_arch(g, &m->arch);
+        larch_arch_random(&g->space, &g->rng, &m->arch);
         m->fitness = -INFINITY;
         if (classify(g, m) != LARCH_OK)
             return larch_error_set(err, LARCH_ENOMEM, "genetic: out of memory");
@@ -404,24 +205,35 @@ static uint32_t select_parent(genetic *g, const double *weights, double total)
     return last; /* rounding left x just past the end */
 }
 
-static void log_generation(genetic *g)
+/* The best fitness of the members and the mean of the finite ones (NaN if none); returns how
+ * many are finite. */
+static uint32_t member_stats(const genetic *g, double *best, double *mean)
 {
-    double best = -INFINITY, sum = 0;
-    uint32_t ok = 0, fresh = 0;
+    double sum = 0;
+    uint32_t ok = 0;
+    *best = -INFINITY;
     for (uint32_t i = 0; i < g->n_members; i++) {
         double f = g->members[i].fitness;
-        if (f > best)
-            best = f;
+        if (f > *best)
+            *best = f;
         if (isfinite(f)) {
             sum += f;
             ok++;
         }
     }
+    *mean = ok ? sum / ok : NAN;
+    return ok;
+}
+
+static void log_generation(genetic *g)
+{
+    double best, mean;
+    uint32_t ok = member_stats(g, &best, &mean), fresh = 0;
     for (uint32_t i = 0; i < g->population; i++)
         fresh += g->next[i].state == TO_ASK;
     larch_log(g->host, LARCH_LOG_INFO,
               "genetic: generation %llu: best %.6g, mean %.6g over %u ok; next has %u new",
-              (unsigned long long)g->generation, best, ok ? sum / ok : NAN, ok, fresh);
+              (unsigned long long)g->generation, best, mean, ok, fresh);
 }
 
 /* Breeds the next generation from the current one, every fitness of which is known: elites
@@ -471,7 +283,7 @@ static int ga_breed(genetic *g, larch_error *err)
             continue;
         for (uint32_t d = 0; d < g->space.n_decisions; d++)
             if (larch_rng_uniform(&g->rng) < g->q_mutation)
-                change_decision(g, &next[i].arch, d);
+                larch_arch_change_decision(&g->space, d, &g->rng, &next[i].arch);
     }
 
     uint32_t fresh = 0;
@@ -505,7 +317,7 @@ static int ga_ask(genetic *g, larch_arch *arch, larch_error *err)
         }
         if (waiting > 0)
             return LARCH_ASK_WAIT;
-        if (exhausted(g))
+        if (larch_archset_full(&g->seen))
             return LARCH_ASK_DONE;
         if (g->empty_generations >= EMPTY_GENERATIONS_LIMIT) {
             larch_log(g->host, LARCH_LOG_INFO,
@@ -537,7 +349,7 @@ static int ga_tell(genetic *g, const larch_arch *arch, double fitness, larch_err
                                "%llu",
                                larch_arch_to_string(arch, text), (unsigned long long)g->generation);
     }
-    if (map_put(g->host, &g->seen, arch_key(g, arch), fitness) != LARCH_OK)
+    if (larch_archset_put(&g->seen, arch, fitness) != LARCH_OK)
         return larch_error_set(err, LARCH_ENOMEM, "genetic: out of memory");
     /* The proposal and its twins learn the result together. */
     for (uint32_t i = 0; i < g->n_members; i++) {
@@ -554,13 +366,13 @@ static int ga_tell(genetic *g, const larch_arch *arch, double fitness, larch_err
 
 static int evo_ask(genetic *g, larch_arch *arch, larch_error *err)
 {
-    if (g->skip_seen && exhausted(g))
+    if (g->skip_seen && larch_archset_full(&g->seen))
         return LARCH_ASK_DONE;
     larch_arch child;
     memset(&child, 0, sizeof child);
     /* Random until P proposals were made, and while no result has arrived (never WAIT). */
     if (g->n_asked < g->population || g->n_members == 0) {
-        random_new(g, &child);
+        draw(g, NULL, &child);
     } else {
         const member *parent = &g->members[larch_rng_below(&g->rng, g->n_members)];
         for (uint32_t k = 1; k < g->sample; k++) {
@@ -568,7 +380,7 @@ static int evo_ask(genetic *g, larch_arch *arch, larch_error *err)
             if (c->fitness > parent->fitness)
                 parent = c;
         }
-        mutate_new(g, &parent->arch, &child);
+        draw(g, &parent->arch, &child);
     }
     if (g->n_pending == g->cap_pending) {
         size_t cap = g->cap_pending ? 2 * g->cap_pending : 16;
@@ -583,8 +395,7 @@ static int evo_ask(genetic *g, larch_arch *arch, larch_error *err)
         g->pending = grown;
         g->cap_pending = cap;
     }
-    uint64_t key = arch_key(g, &child);
-    if (!map_find(&g->seen, key) && map_put(g->host, &g->seen, key, NAN) != LARCH_OK)
+    if (larch_archset_add(&g->seen, &child) < 0)
         return larch_error_set(err, LARCH_ENOMEM, "genetic: out of memory");
     g->pending[g->n_pending++] = child;
     *arch = child;
@@ -593,20 +404,11 @@ static int evo_ask(genetic *g, larch_arch *arch, larch_error *err)
 
 static void log_population(genetic *g)
 {
-    double best = -INFINITY, sum = 0;
-    uint32_t ok = 0;
-    for (uint32_t i = 0; i < g->n_members; i++) {
-        double f = g->members[i].fitness;
-        if (f > best)
-            best = f;
-        if (isfinite(f)) {
-            sum += f;
-            ok++;
-        }
-    }
+    double best, mean;
+    member_stats(g, &best, &mean);
     larch_log(g->host, LARCH_LOG_INFO,
               "genetic: evolution: %llu results; population %u: best %.6g, mean %.6g",
-              (unsigned long long)g->n_told, g->n_members, best, ok ? sum / ok : NAN);
+              (unsigned long long)g->n_told, g->n_members, best, mean);
 }
 
 static int evo_tell(genetic *g, const larch_arch *arch, double fitness, larch_error *err)
@@ -621,7 +423,7 @@ static int evo_tell(genetic *g, const larch_arch *arch, double fitness, larch_er
                                larch_arch_to_string(arch, text));
     }
     g->pending[i] = g->pending[--g->n_pending];
-    if (map_put(g->host, &g->seen, arch_key(g, arch), fitness) != LARCH_OK)
+    if (larch_archset_put(&g->seen, arch, fitness) != LARCH_OK)
         return larch_error_set(err, LARCH_ENOMEM, "genetic: out of memory");
 
     /* The child joins; the oldest leaves once the population is full (aging). */
@@ -643,28 +445,12 @@ static void genetic_destroy(void *self)
     if (!g)
         return;
     const larch_host *host = g->host;
-    map_release(host, &g->seen);
+    larch_archset_release(&g->seen);
     host->free(host->ctx, g->members);
     host->free(host->ctx, g->next);
     host->free(host->ctx, g->weights);
     host->free(host->ctx, g->pending);
     host->free(host->ctx, g);
-}
-
-static int check_space(const larch_space *space, larch_error *err)
-{
-    if (space->struct_size < offsetof(larch_space, n_ops) || space->n_decisions == 0 ||
-        space->n_decisions > LARCH_MAX_DECISIONS)
-        return larch_error_set(err, LARCH_EINVAL, "genetic: space has %u decisions, expected 1..%d",
-                               space->n_decisions, LARCH_MAX_DECISIONS);
-    for (uint32_t d = 0; d < space->n_decisions; d++) {
-        uint32_t n = space->decisions[d].n_choices;
-        if (n == 0 || n > LARCH_MAX_CHOICES)
-            return larch_error_set(err, LARCH_EINVAL,
-                                   "genetic: decision %u has %u choices, expected 1..%d", d, n,
-                                   LARCH_MAX_CHOICES);
-    }
-    return LARCH_OK;
 }
 
 static int genetic_create(const larch_host *host, const larch_space *space, uint64_t seed,
@@ -675,33 +461,19 @@ static int genetic_create(const larch_host *host, const larch_space *space, uint
     if (host->struct_size < offsetof(larch_host, free) + sizeof host->free || !host->alloc ||
         !host->free || !host->get_int || !host->get_float || !host->get_bool || !host->get_string)
         return larch_error_set(err, LARCH_EINVAL, "genetic: the host lacks getters or alloc/free");
-    int rc = check_space(space, err);
+    int rc = larch_space_validate(space, err);
     if (rc != LARCH_OK)
-        return rc;
+        return larch_error_prefix(err, "genetic: ");
 
     genetic *g = host->alloc(host->ctx, sizeof *g);
     if (!g)
         return larch_error_set(err, LARCH_ENOMEM, "genetic: out of memory");
     g->host = host;
-    memcpy(&g->space, space,
-           space->struct_size < sizeof g->space ? space->struct_size : sizeof g->space);
-    g->space.struct_size = sizeof g->space;
+    larch_space_copy(&g->space, space);
+    larch_archset_init(&g->seen, host, &g->space, 1);
     if ((rc = read_params(host, g, err)) != LARCH_OK) {
         genetic_destroy(g);
         return rc;
-    }
-    g->exact_keys = 1;
-    g->total = 1;
-    for (uint32_t d = 0; d < space->n_decisions; d++) {
-        uint64_t n = space->decisions[d].n_choices;
-        if (n > 1)
-            g->mutable_d[g->n_mutable++] = d;
-        if (g->exact_keys && g->total > UINT64_MAX / n) {
-            g->exact_keys = 0;
-            g->total = 0;
-        }
-        if (g->exact_keys)
-            g->total *= n;
     }
     larch_rng_seed(&g->rng, seed);
 
@@ -763,11 +535,6 @@ static int genetic_tell(void *self, const larch_arch *arch, const larch_result *
 
 /* ---- checkpoints ---- */
 
-static void put_arch(larch_buf *buf, const larch_arch *arch)
-{
-    larch_buf_put(buf, arch->choice, arch->n);
-}
-
 /* Layout (little-endian): header (magic, version, space shape); mode, population, sample,
  * tournament, elitism, skip_seen; rng; n_asked, n_told, generation, empty_generations; n_members,
  * head, members (choices, fitness, state); n_pending, pending choices; n_seen, seen (key,
@@ -794,33 +561,16 @@ static int genetic_save(void *self, void **bytes, size_t *size, larch_error *err
     larch_buf_put_u32(&buf, g->n_members);
     larch_buf_put_u32(&buf, g->head);
     for (uint32_t i = 0; i < g->n_members; i++) {
-        put_arch(&buf, &g->members[i].arch);
+        larch_buf_put_arch(&buf, &g->space, &g->members[i].arch);
         larch_buf_put_f64(&buf, g->members[i].fitness);
         larch_buf_put_u32(&buf, g->members[i].state);
     }
     larch_buf_put_u64(&buf, g->n_pending);
     for (size_t i = 0; i < g->n_pending; i++)
-        put_arch(&buf, &g->pending[i]);
-    larch_buf_put_u64(&buf, g->seen.count);
-    for (size_t i = 0; i < g->seen.capacity; i++) {
-        if (g->seen.used[i]) {
-            larch_buf_put_u64(&buf, g->seen.keys[i]);
-            larch_buf_put_f64(&buf, g->seen.values[i]);
-        }
-    }
+        larch_buf_put_arch(&buf, &g->space, &g->pending[i]);
+    larch_archset_save(&g->seen, &buf);
     int rc = larch_buf_finish(&buf, bytes, size, err);
     return rc == LARCH_OK ? rc : larch_error_prefix(err, "genetic: ");
-}
-
-static int get_arch(larch_reader *r, const larch_space *space, larch_arch *arch, larch_error *err)
-{
-    memset(arch, 0, sizeof *arch);
-    arch->n = space->n_decisions;
-    int rc = larch_reader_get(r, arch->choice, arch->n, err);
-    if (rc == LARCH_OK && larch_arch_validate(space, arch, err) != LARCH_OK)
-        return larch_error_set(err, LARCH_EFORMAT, "an architecture is out of the space (%s)",
-                               err->message);
-    return rc;
 }
 
 /* The parts of a checkpoint that are allocated, parsed before anything of the live state is
@@ -832,14 +582,14 @@ typedef struct parsed {
     member *members;
     larch_arch *pending;
     size_t n_pending;
-    arch_map seen;
+    larch_archset seen;
 } parsed;
 
 static void parsed_release(const larch_host *host, parsed *p)
 {
     host->free(host->ctx, p->members);
     host->free(host->ctx, p->pending);
-    map_release(host, &p->seen);
+    larch_archset_release(&p->seen);
 }
 
 static int parse_state(genetic *g, larch_reader *r, parsed *p, larch_error *err)
@@ -864,8 +614,6 @@ static int parse_state(genetic *g, larch_reader *r, parsed *p, larch_error *err)
         (rc = larch_reader_get_u32(r, &p->n_members, err)) ||
         (rc = larch_reader_get_u32(r, &p->head, err)))
         return rc;
-    if ((p->rng.s[0] | p->rng.s[1] | p->rng.s[2] | p->rng.s[3]) == 0)
-        return larch_error_set(err, LARCH_EFORMAT, "the RNG state is all zero");
     int full = g->mode == MODE_GA || p->n_members == g->population;
     if (p->n_members > g->population || (g->mode == MODE_GA && p->n_members != g->population) ||
         (full ? p->head >= g->population : p->head != 0) || p->n_told > p->n_asked)
@@ -878,7 +626,7 @@ static int parse_state(genetic *g, larch_reader *r, parsed *p, larch_error *err)
         return larch_error_set(err, LARCH_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < p->n_members; i++) {
         member *m = &p->members[i];
-        if ((rc = get_arch(r, &g->space, &m->arch, err)) ||
+        if ((rc = larch_reader_get_arch(r, &g->space, &m->arch, err)) ||
             (rc = larch_reader_get_f64(r, &m->fitness, err)) ||
             (rc = larch_reader_get_u32(r, &m->state, err)))
             return rc;
@@ -901,34 +649,13 @@ static int parse_state(genetic *g, larch_reader *r, parsed *p, larch_error *err)
     if (n > 0 && !(p->pending = g->host->alloc(g->host->ctx, (size_t)n * sizeof *p->pending)))
         return larch_error_set(err, LARCH_ENOMEM, "out of memory");
     for (size_t i = 0; i < p->n_pending; i++)
-        if ((rc = get_arch(r, &g->space, &p->pending[i], err)))
+        if ((rc = larch_reader_get_arch(r, &g->space, &p->pending[i], err)))
             return rc;
-
-    if ((rc = larch_reader_get_u64(r, &n, err)))
+    /* ga elites and children enter the set before they are asked: no bound but the space. */
+    if ((rc = larch_archset_load(&p->seen, r, UINT64_MAX, err)))
         return rc;
-    if (n > (r->size - r->offset) / 16 || (g->exact_keys && n > g->total))
-        return larch_error_set(err, LARCH_EFORMAT, "%llu seen architectures is inconsistent",
-                               (unsigned long long)n);
-    if (map_reserve(g->host, &p->seen, (size_t)n) != LARCH_OK)
-        return larch_error_set(err, LARCH_ENOMEM, "out of memory");
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t key;
-        double value;
-        if ((rc = larch_reader_get_u64(r, &key, err)) ||
-            (rc = larch_reader_get_f64(r, &value, err)))
-            return rc;
-        if ((g->exact_keys && key >= g->total) || map_find(&p->seen, key))
-            return larch_error_set(err, LARCH_EFORMAT, "seen key %llu is out of range or repeated",
-                                   (unsigned long long)key);
-        if (map_put(g->host, &p->seen, key, value) != LARCH_OK)
-            return larch_error_set(err, LARCH_ENOMEM, "out of memory");
-    }
-    if (r->offset != r->size)
-        return larch_error_set(err, LARCH_EFORMAT, "%zu trailing bytes after the state",
-                               r->size - r->offset);
-    return LARCH_OK;
+    return larch_reader_expect_end(r, err);
 }
-
 static int genetic_load(void *self, const void *bytes, size_t size, larch_error *err)
 {
     genetic *g = self;
@@ -942,6 +669,7 @@ static int genetic_load(void *self, const void *bytes, size_t size, larch_error 
         return rc;
     parsed p;
     memset(&p, 0, sizeof p);
+    larch_archset_init(&p.seen, g->host, &g->space, 1);
     if ((rc = parse_state(g, &r, &p, err)) != LARCH_OK) {
         parsed_release(g->host, &p);
         return larch_error_prefix(err, "genetic: load: ");
@@ -949,7 +677,7 @@ static int genetic_load(void *self, const void *bytes, size_t size, larch_error 
     /* All or nothing: swap the parsed state in and free what it replaces. */
     g->host->free(g->host->ctx, g->members);
     g->host->free(g->host->ctx, g->pending);
-    map_release(g->host, &g->seen);
+    larch_archset_release(&g->seen);
     g->rng = p.rng;
     g->n_asked = p.n_asked;
     g->n_told = p.n_told;

@@ -5,7 +5,6 @@
  * covering the space, restricted to [0, N) by cycle walking: every index exactly once with O(1)
  * memory, and at most 4 Feistel evaluations per proposal on average. */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <larch/larch.h>
@@ -24,56 +23,6 @@ typedef struct grid_strategy {
     uint32_t half_bits; /* each Feistel half; the permuted domain is 2^(2 * half_bits) */
     uint64_t keys[FEISTEL_ROUNDS];
 } grid_strategy;
-
-static int host_has(const larch_host *host, size_t end)
-{
-    return host != NULL && host->struct_size >= end;
-}
-
-#define HOST_HAS(host, field)                                                                      \
-    (host_has(host, offsetof(larch_host, field) + sizeof((host)->field)) && (host)->field != NULL)
-
-static void *mem_alloc(const larch_host *host, size_t size)
-{
-    if (HOST_HAS(host, alloc) && HOST_HAS(host, free))
-        return host->alloc(host->ctx, size);
-    return calloc(1, size);
-}
-
-static void mem_free(const larch_host *host, void *ptr)
-{
-    if (HOST_HAS(host, alloc) && HOST_HAS(host, free))
-        host->free(host->ctx, ptr);
-    else
-        free(ptr);
-}
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdu;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53u;
-    return x ^ (x >> 33);
-}
-
-static int check_space(const larch_space *space, larch_error *err)
-{
-    if (space->struct_size < offsetof(larch_space, n_ops))
-        return larch_error_set(err, LARCH_EINVAL, "grid: space struct_size %u is too small",
-                               space->struct_size);
-    if (space->n_decisions == 0 || space->n_decisions > LARCH_MAX_DECISIONS)
-        return larch_error_set(err, LARCH_EINVAL, "grid: space has %u decisions, expected 1..%d",
-                               space->n_decisions, LARCH_MAX_DECISIONS);
-    for (uint32_t d = 0; d < space->n_decisions; d++) {
-        uint32_t n = space->decisions[d].n_choices;
-        if (n == 0 || n > LARCH_MAX_CHOICES)
-            return larch_error_set(err, LARCH_EINVAL,
-                                   "grid: decision %u has %u choices, expected 1..%d", d, n,
-                                   LARCH_MAX_CHOICES);
-    }
-    return LARCH_OK;
-}
 
 /* Smallest h >= 1 with 2^(2h) >= total. */
 static uint32_t half_bits_for(uint64_t total)
@@ -94,7 +43,7 @@ static uint64_t feistel(const grid_strategy *g, uint64_t x)
     uint64_t left = (x >> h) & mask;
     uint64_t right = x & mask;
     for (int i = 0; i < FEISTEL_ROUNDS; i++) {
-        uint64_t t = left ^ (mix64(right ^ g->keys[i]) & mask);
+        uint64_t t = left ^ (larch_mix64(right ^ g->keys[i]) & mask);
         left = right;
         right = t;
     }
@@ -115,37 +64,27 @@ static int grid_create(const larch_host *host, const larch_space *space, uint64_
 {
     if (host == NULL || space == NULL || self == NULL)
         return larch_error_set(err, LARCH_EINVAL, "grid: create got a NULL host, space or self");
-    int rc = check_space(space, err);
+    int rc = larch_space_validate(space, err);
+    if (rc != LARCH_OK)
+        return larch_error_prefix(err, "grid: ");
+    uint64_t total;
+    if (larch_space_count(space, &total) != LARCH_OK)
+        return larch_error_set(err, LARCH_ERANGE,
+                               "grid: space \"%.*s\" has %.6g architectures, more than a grid "
+                               "can enumerate (2^64)",
+                               LARCH_LABEL_SIZE, space->name, larch_space_size(space));
+
+    int shuffle;
+    rc = larch_param_bool(host, "shuffle", 0, &shuffle, err);
     if (rc != LARCH_OK)
         return rc;
 
-    uint64_t total = 1;
-    for (uint32_t d = 0; d < space->n_decisions; d++) {
-        uint64_t n = space->decisions[d].n_choices;
-        if (total > UINT64_MAX / n)
-            return larch_error_set(err, LARCH_ERANGE,
-                                   "grid: space \"%.*s\" has %.6g architectures, more than a grid "
-                                   "can enumerate (2^64)",
-                                   LARCH_LABEL_SIZE, space->name, larch_space_size(space));
-        total *= n;
-    }
-
-    int shuffle = 0;
-    if (HOST_HAS(host, get_bool)) {
-        rc = host->get_bool(host->ctx, "shuffle", 0, &shuffle, err);
-        if (rc != LARCH_OK)
-            return rc;
-    }
-
-    grid_strategy *g = mem_alloc(host, sizeof *g);
+    grid_strategy *g = larch_alloc(host, 1, sizeof *g);
     if (g == NULL)
         return larch_error_set(err, LARCH_ENOMEM, "grid: out of memory for the state");
-    memset(g, 0, sizeof *g);
     g->host = host;
-    memcpy(&g->space, space,
-           space->struct_size < sizeof g->space ? space->struct_size : sizeof g->space);
-    g->space.struct_size = sizeof g->space;
-    g->shuffle = shuffle != 0;
+    larch_space_copy(&g->space, space);
+    g->shuffle = shuffle;
     g->total = total;
     g->half_bits = half_bits_for(total);
     larch_rng rng;
@@ -206,12 +145,6 @@ static int grid_save(void *self, void **bytes, size_t *size, larch_error *err)
     return rc == LARCH_OK ? rc : larch_error_prefix(err, "grid: ");
 }
 
-static int load_fail(larch_error *err, int rc)
-{
-    larch_error_prefix(err, "grid: load: ");
-    return rc;
-}
-
 static int grid_load(void *self, const void *bytes, size_t size, larch_error *err)
 {
     grid_strategy *g = self;
@@ -226,7 +159,7 @@ static int grid_load(void *self, const void *bytes, size_t size, larch_error *er
         return rc;
     if ((rc = larch_reader_get_u32(&r, &shuffle, err)) != LARCH_OK ||
         (rc = larch_reader_get_u32(&r, &half_bits, err)) != LARCH_OK)
-        return load_fail(err, rc);
+        return larch_error_prefix(err, "grid: load: ");
     if (shuffle > 1 || (int)shuffle != g->shuffle)
         return larch_error_set(err, LARCH_EINVAL,
                                "grid: load: checkpoint has shuffle=%u, this instance %d", shuffle,
@@ -234,20 +167,19 @@ static int grid_load(void *self, const void *bytes, size_t size, larch_error *er
     uint64_t keys[FEISTEL_ROUNDS], total, next, n_told;
     for (int i = 0; i < FEISTEL_ROUNDS; i++)
         if ((rc = larch_reader_get_u64(&r, &keys[i], err)) != LARCH_OK)
-            return load_fail(err, rc);
+            return larch_error_prefix(err, "grid: load: ");
     if ((rc = larch_reader_get_u64(&r, &total, err)) != LARCH_OK ||
         (rc = larch_reader_get_u64(&r, &next, err)) != LARCH_OK ||
         (rc = larch_reader_get_u64(&r, &n_told, err)) != LARCH_OK)
-        return load_fail(err, rc);
+        return larch_error_prefix(err, "grid: load: ");
     if (total != g->total || half_bits != g->half_bits || next > total)
         return larch_error_set(err, LARCH_EFORMAT,
                                "grid: load: inconsistent checkpoint (total %llu, next %llu, half "
                                "bits %u; expected total %llu, half bits %u)",
                                (unsigned long long)total, (unsigned long long)next, half_bits,
                                (unsigned long long)g->total, g->half_bits);
-    if (r.offset != r.size)
-        return larch_error_set(err, LARCH_EFORMAT, "grid: load: %zu trailing bytes after the state",
-                               r.size - r.offset);
+    if (larch_reader_expect_end(&r, err) != LARCH_OK)
+        return larch_error_prefix(err, "grid: load: ");
     memcpy(g->keys, keys, sizeof keys);
     g->next = next;
     g->n_told = n_told;
@@ -258,7 +190,7 @@ static void grid_destroy(void *self)
 {
     grid_strategy *g = self;
     if (g != NULL)
-        mem_free(g->host, g);
+        larch_free(g->host, g);
 }
 
 static const larch_strategy_vtable vtable = {sizeof(larch_strategy_vtable),

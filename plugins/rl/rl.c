@@ -61,55 +61,6 @@ typedef struct rl_strategy {
     int warned_outstanding; /* not saved: warn once per instance */
 } rl_strategy;
 
-static void *mem_alloc(const larch_host *host, size_t count, size_t size)
-{
-    if (size != 0 && count > SIZE_MAX / size)
-        return NULL;
-    return host->alloc(host->ctx, count * size == 0 ? 1 : count * size);
-}
-
-/* Reads a string parameter that must be one of names[0..n); stores its index. */
-static int get_choice(const larch_host *host, const char *key, const char *const *names, int n,
-                      int def, int *out, larch_error *err)
-{
-    const char *value;
-    int rc = host->get_string(host->ctx, key, names[def], &value, err);
-    if (rc != LARCH_OK)
-        return rc;
-    for (int i = 0; i < n; i++)
-        if (value != NULL && strcmp(value, names[i]) == 0) {
-            *out = i;
-            return LARCH_OK;
-        }
-    return larch_error_set(err, LARCH_EINVAL,
-                           "strategies.rl.%s: expected \"%s\" or \"%s\", got \"%s\"", key, names[0],
-                           names[1], value ? value : "(null)");
-}
-
-static int get_int(const larch_host *host, const char *key, int64_t def, int64_t lo, int64_t hi,
-                   int64_t *out, larch_error *err)
-{
-    int rc = host->get_int(host->ctx, key, def, out, err);
-    if (rc == LARCH_OK && (*out < lo || *out > hi))
-        rc = larch_error_set(err, LARCH_ERANGE, "strategies.rl.%s: expected %lld..%lld, got %lld",
-                             key, (long long)lo, (long long)hi, (long long)*out);
-    return rc;
-}
-
-/* A finite float in [lo, hi], with either bound excluded when open_lo / open_hi. */
-static int get_float(const larch_host *host, const char *key, double def, double lo, int open_lo,
-                     double hi, int open_hi, double *out, larch_error *err)
-{
-    int rc = host->get_float(host->ctx, key, def, out, err);
-    if (rc != LARCH_OK)
-        return rc;
-    double x = *out;
-    if (!isfinite(x) || x < lo || x > hi || (open_lo && x == lo) || (open_hi && x == hi))
-        rc = larch_error_set(err, LARCH_ERANGE, "strategies.rl.%s: expected %g %s x %s %g, got %g",
-                             key, lo, open_lo ? "<" : "<=", open_hi ? "<" : "<=", hi, x);
-    return rc;
-}
-
 /* Parameters (strategies.rl.*) and where their defaults come from (more in docs/STRATEGIES.md):
  *   policy "lstm"          the NAS-RL / ENAS controller; "table" is NATS-Bench's REINFORCE policy
  *   hidden 64, layers 1    ENAS's CIFAR-10 controller (NAS-RL: 2 layers of 35)
@@ -126,25 +77,26 @@ static int read_params(const larch_host *host, rl_params *p, larch_error *err)
 {
     static const char *const policies[] = {"lstm", "table"};
     static const char *const rewards[] = {"score", "score_cubed"};
+    const char *id = "rl";
     int policy = RL_POLICY_LSTM, reward = REWARD_SCORE;
-    int rc = get_choice(host, "policy", policies, 2, RL_POLICY_LSTM, &policy, err);
+    int rc = larch_param_choice(host, id, "policy", policies, 2, RL_POLICY_LSTM, &policy, err);
     if (rc != LARCH_OK)
         return rc;
     p->policy = (rl_policy_kind)policy;
     int lstm = p->policy == RL_POLICY_LSTM;
-    if ((rc = get_int(host, "hidden", 64, 1, RL_MAX_HIDDEN, &p->hidden, err)) != LARCH_OK ||
-        (rc = get_int(host, "layers", 1, 1, RL_MAX_LAYERS, &p->layers, err)) != LARCH_OK ||
-        (rc = get_int(host, "batch", lstm ? 10 : 1, 1, BATCH_MAX, &p->batch, err)) != LARCH_OK ||
-        (rc = get_float(host, "lr", 0.01, 0, 1, 1, 0, &p->lr, err)) != LARCH_OK ||
-        (rc = get_float(host, "baseline_decay", 0.9, 0, 0, 1, 1, &p->baseline_decay, err)) !=
-            LARCH_OK ||
-        (rc = get_float(host, "entropy_weight", 1e-4, 0, 0, 1e6, 0, &p->entropy_weight, err)) !=
-            LARCH_OK ||
-        (rc = get_float(host, "temperature", 1.0, 0, 1, 1e6, 0, &p->temperature, err)) !=
-            LARCH_OK ||
-        (rc = get_float(host, "tanh_constant", lstm ? 2.5 : 0.0, 0, 0, 1e6, 0, &p->tanh_constant,
-                        err)) != LARCH_OK ||
-        (rc = get_choice(host, "reward", rewards, 2, REWARD_SCORE, &reward, err)) != LARCH_OK)
+    if ((rc = larch_param_int(host, id, "hidden", 64, 1, RL_MAX_HIDDEN, &p->hidden, err)) ||
+        (rc = larch_param_int(host, id, "layers", 1, 1, RL_MAX_LAYERS, &p->layers, err)) ||
+        (rc = larch_param_int(host, id, "batch", lstm ? 10 : 1, 1, BATCH_MAX, &p->batch, err)) ||
+        (rc = larch_param_float(host, id, "lr", 0.01, 0, 1, LARCH_RANGE_OPEN_LO, &p->lr, err)) ||
+        (rc = larch_param_float(host, id, "baseline_decay", 0.9, 0, 1, LARCH_RANGE_OPEN_HI,
+                                &p->baseline_decay, err)) ||
+        (rc = larch_param_float(host, id, "entropy_weight", 1e-4, 0, 1e6, LARCH_RANGE_CLOSED,
+                                &p->entropy_weight, err)) ||
+        (rc = larch_param_float(host, id, "temperature", 1.0, 0, 1e6, LARCH_RANGE_OPEN_LO,
+                                &p->temperature, err)) ||
+        (rc = larch_param_float(host, id, "tanh_constant", lstm ? 2.5 : 0.0, 0, 1e6,
+                                LARCH_RANGE_CLOSED, &p->tanh_constant, err)) ||
+        (rc = larch_param_choice(host, id, "reward", rewards, 2, REWARD_SCORE, &reward, err)))
         return rc;
     p->reward = (reward_kind)reward;
     return LARCH_OK;
@@ -166,22 +118,6 @@ static void rl_destroy(void *self)
     host->free(host->ctx, s);
 }
 
-static int check_space(const larch_space *space, larch_error *err)
-{
-    if (space->struct_size < offsetof(larch_space, n_ops))
-        return larch_error_set(err, LARCH_EINVAL, "rl: space struct_size %u is too small",
-                               space->struct_size);
-    if (space->n_decisions == 0 || space->n_decisions > LARCH_MAX_DECISIONS)
-        return larch_error_set(err, LARCH_EINVAL, "rl: space has %u decisions, expected 1..%d",
-                               space->n_decisions, LARCH_MAX_DECISIONS);
-    for (uint32_t d = 0; d < space->n_decisions; d++)
-        if (space->decisions[d].n_choices == 0 || space->decisions[d].n_choices > LARCH_MAX_CHOICES)
-            return larch_error_set(err, LARCH_EINVAL,
-                                   "rl: decision %u has %u choices, expected 1..%d", d,
-                                   space->decisions[d].n_choices, LARCH_MAX_CHOICES);
-    return LARCH_OK;
-}
-
 static int rl_create(const larch_host *host, const larch_space *space, uint64_t seed, void **self,
                      larch_error *err)
 {
@@ -190,19 +126,18 @@ static int rl_create(const larch_host *host, const larch_space *space, uint64_t 
     if (host->struct_size < offsetof(larch_host, free) + sizeof host->free || !host->alloc ||
         !host->free || !host->get_int || !host->get_float || !host->get_string)
         return larch_error_set(err, LARCH_EINVAL, "rl: the host lacks getters or allocation");
-    int rc = check_space(space, err);
+    if (larch_space_validate(space, err) != LARCH_OK)
+        return larch_error_prefix(err, "rl: ");
     rl_params params;
-    if (rc != LARCH_OK || (rc = read_params(host, &params, err)) != LARCH_OK)
+    int rc = read_params(host, &params, err);
+    if (rc != LARCH_OK)
         return rc;
 
-    rl_strategy *s = host->alloc(host->ctx, sizeof *s);
+    rl_strategy *s = larch_alloc(host, 1, sizeof *s);
     if (s == NULL)
         return larch_error_set(err, LARCH_ENOMEM, "rl: out of memory for the state");
-    memset(s, 0, sizeof *s);
     s->host = host;
-    memcpy(&s->space, space,
-           space->struct_size < sizeof s->space ? space->struct_size : sizeof s->space);
-    s->space.struct_size = sizeof s->space;
+    larch_space_copy(&s->space, space);
     s->params = params;
     larch_rng_seed(&s->rng, seed);
     rc = rl_policy_init(&s->policy, host, params.policy, (uint32_t)params.hidden,
@@ -213,12 +148,12 @@ static int rl_create(const larch_host *host, const larch_space *space, uint64_t 
         return rc;
     }
     size_t n = s->policy.n_params, D = s->space.n_decisions;
-    s->grad = mem_alloc(host, n, sizeof(double));
-    s->adam_m = mem_alloc(host, n, sizeof(double));
-    s->adam_v = mem_alloc(host, n, sizeof(double));
-    s->pending_tokens = mem_alloc(host, (size_t)params.batch, D);
-    s->pending_reward = mem_alloc(host, (size_t)params.batch, sizeof(double));
-    s->outstanding = mem_alloc(host, OUTSTANDING_MAX, D);
+    s->grad = larch_alloc(host, n, sizeof(double));
+    s->adam_m = larch_alloc(host, n, sizeof(double));
+    s->adam_v = larch_alloc(host, n, sizeof(double));
+    s->pending_tokens = larch_alloc(host, (size_t)params.batch, D);
+    s->pending_reward = larch_alloc(host, (size_t)params.batch, sizeof(double));
+    s->outstanding = larch_alloc(host, OUTSTANDING_MAX, D);
     if (!s->grad || !s->adam_m || !s->adam_v || !s->pending_tokens || !s->pending_reward ||
         !s->outstanding) {
         rl_destroy(s);
@@ -439,8 +374,9 @@ static int load_body(rl_strategy *s, larch_reader *r, loaded *t, larch_error *er
         (rc = get_doubles(r, &t->baseline_num, 1, 0, "baseline", err)) != LARCH_OK ||
         (rc = get_doubles(r, &t->baseline_den, 1, 1, "baseline weight", err)) != LARCH_OK)
         return rc;
-    if ((t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]) == 0 || t->baseline_den > 1)
-        return larch_error_set(err, LARCH_EFORMAT, "the RNG state or baseline is invalid");
+    if (t->baseline_den > 1)
+        return larch_error_set(err, LARCH_EFORMAT, "the baseline weight %g is above 1",
+                               t->baseline_den);
     if ((rc = get_doubles(r, t->theta, n, 0, "theta", err)) != LARCH_OK ||
         (rc = get_doubles(r, t->adam_m, n, 0, "adam m", err)) != LARCH_OK ||
         (rc = get_doubles(r, t->adam_v, n, 1, "adam v", err)) != LARCH_OK ||
@@ -461,10 +397,7 @@ static int load_body(rl_strategy *s, larch_reader *r, loaded *t, larch_error *er
     for (uint32_t i = 0; i < t->n_outstanding; i++)
         if ((rc = get_tokens(s, r, t->outstanding + i * D, err)) != LARCH_OK)
             return rc;
-    if (r->offset != r->size)
-        return larch_error_set(err, LARCH_EFORMAT, "%zu trailing bytes after the state",
-                               r->size - r->offset);
-    return LARCH_OK;
+    return larch_reader_expect_end(r, err);
 }
 
 static void swap_ptr(void *a, void *b)
@@ -491,12 +424,12 @@ static int rl_load(void *self, const void *bytes, size_t size, larch_error *err)
         return rc;
     loaded t;
     memset(&t, 0, sizeof t);
-    t.theta = mem_alloc(host, n, sizeof(double));
-    t.adam_m = mem_alloc(host, n, sizeof(double));
-    t.adam_v = mem_alloc(host, n, sizeof(double));
-    t.pending_tokens = mem_alloc(host, (size_t)s->params.batch, D);
-    t.pending_reward = mem_alloc(host, (size_t)s->params.batch, sizeof(double));
-    t.outstanding = mem_alloc(host, OUTSTANDING_MAX, D);
+    t.theta = larch_alloc(host, n, sizeof(double));
+    t.adam_m = larch_alloc(host, n, sizeof(double));
+    t.adam_v = larch_alloc(host, n, sizeof(double));
+    t.pending_tokens = larch_alloc(host, (size_t)s->params.batch, D);
+    t.pending_reward = larch_alloc(host, (size_t)s->params.batch, sizeof(double));
+    t.outstanding = larch_alloc(host, OUTSTANDING_MAX, D);
     if (!t.theta || !t.adam_m || !t.adam_v || !t.pending_tokens || !t.pending_reward ||
         !t.outstanding)
         rc = larch_error_set(err, LARCH_ENOMEM, "out of memory");

@@ -1,32 +1,11 @@
 /* The byte buffer strategies serialise into and the reader they restore from. */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "larch/host.h"
 #include "larch/rng.h"
 #include "larch/space.h"
 #include "larch/strategy.h"
-
-/* Whether the host lends both alloc and free; a host without them gets calloc/free, which
- * is what such a host frees with. */
-static int host_allocates(const larch_host *host)
-{
-    return host != NULL && host->struct_size >= offsetof(larch_host, free) + sizeof host->free &&
-           host->alloc != NULL && host->free != NULL;
-}
-
-static void *buf_alloc(const larch_host *host, size_t size)
-{
-    return host_allocates(host) ? host->alloc(host->ctx, size) : calloc(1, size);
-}
-
-static void buf_free(const larch_host *host, void *ptr)
-{
-    if (host_allocates(host))
-        host->free(host->ctx, ptr);
-    else
-        free(ptr);
-}
 
 void larch_buf_init(larch_buf *buf, const larch_host *host)
 {
@@ -52,14 +31,14 @@ void larch_buf_put(larch_buf *buf, const void *bytes, size_t size)
         size_t capacity = buf->capacity < 256 ? 256 : buf->capacity;
         while (capacity < need)
             capacity = capacity > SIZE_MAX / 2 ? need : capacity * 2;
-        uint8_t *data = buf_alloc(buf->host, capacity);
+        uint8_t *data = larch_alloc(buf->host, 1, capacity);
         if (data == NULL) {
             buf->failed = 1;
             return;
         }
         if (buf->size > 0)
             memcpy(data, buf->data, buf->size);
-        buf_free(buf->host, buf->data);
+        larch_free(buf->host, buf->data);
         buf->data = data;
         buf->capacity = capacity;
     }
@@ -71,14 +50,14 @@ int larch_buf_finish(larch_buf *buf, void **bytes, size_t *size, larch_error *er
 {
     if (buf == NULL || bytes == NULL || size == NULL) {
         if (buf != NULL) {
-            buf_free(buf->host, buf->data);
+            larch_free(buf->host, buf->data);
             larch_buf_init(buf, buf->host);
         }
         return larch_error_set(err, LARCH_EINVAL, "save: buffer or out-parameter is NULL");
     }
     if (buf->failed) {
         size_t had = buf->size;
-        buf_free(buf->host, buf->data);
+        larch_free(buf->host, buf->data);
         larch_buf_init(buf, buf->host);
         return larch_error_set(err, LARCH_ENOMEM,
                                "save: out of memory growing the state buffer past %zu bytes", had);
@@ -185,6 +164,37 @@ int larch_reader_get_rng(larch_reader *reader, larch_rng *rng, larch_error *err)
         if (rc != LARCH_OK)
             return rc;
     }
+    /* Seeding never yields the generator's fixed point, so only corruption does. */
+    if ((rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) == 0)
+        return larch_error_set(err, LARCH_EFORMAT, "the RNG state is all zero");
+    return LARCH_OK;
+}
+
+void larch_buf_put_arch(larch_buf *buf, const larch_space *space, const larch_arch *arch)
+{
+    larch_buf_put(buf, arch->choice, space->n_decisions);
+}
+
+int larch_reader_get_arch(larch_reader *reader, const larch_space *space, larch_arch *arch,
+                          larch_error *err)
+{
+    memset(arch, 0, sizeof *arch);
+    arch->n = space->n_decisions;
+    int rc = larch_reader_get(reader, arch->choice, arch->n, err);
+    if (rc != LARCH_OK)
+        return rc;
+    larch_error why = {0};
+    if (larch_arch_validate(space, arch, &why) != LARCH_OK)
+        return larch_error_set(err, LARCH_EFORMAT, "an architecture is out of the space (%s)",
+                               why.message);
+    return LARCH_OK;
+}
+
+int larch_reader_expect_end(const larch_reader *reader, larch_error *err)
+{
+    if (reader->offset != reader->size)
+        return larch_error_set(err, LARCH_EFORMAT, "%zu trailing bytes after the state",
+                               reader->size - reader->offset);
     return LARCH_OK;
 }
 

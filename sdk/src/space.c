@@ -1,5 +1,7 @@
-/* Search spaces and architectures: size, validation, string form, enumeration, hashing. */
+/* Search spaces and architectures: size, validation, string form, enumeration, hashing, and
+ * random sampling and mutation. */
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "larch/space.h"
@@ -33,6 +35,48 @@ double larch_space_size(const larch_space *space)
     for (uint32_t d = 0; d < n; d++)
         size *= (double)space->decisions[d].n_choices;
     return size;
+}
+
+int larch_space_validate(const larch_space *space, larch_error *err)
+{
+    if (space == NULL)
+        return larch_error_set(err, LARCH_EINVAL, "the space is NULL");
+    if (space->struct_size < offsetof(larch_space, n_ops))
+        return larch_error_set(err, LARCH_EINVAL, "space struct_size %u is too small",
+                               space->struct_size);
+    if (space->n_decisions == 0 || space->n_decisions > LARCH_MAX_DECISIONS)
+        return larch_error_set(err, LARCH_EINVAL, "space has %u decisions, expected 1..%d",
+                               space->n_decisions, LARCH_MAX_DECISIONS);
+    for (uint32_t d = 0; d < space->n_decisions; d++) {
+        uint32_t n = space->decisions[d].n_choices;
+        if (n == 0 || n > LARCH_MAX_CHOICES)
+            return larch_error_set(err, LARCH_EINVAL, "decision %u has %u choices, expected 1..%d",
+                                   d, n, LARCH_MAX_CHOICES);
+    }
+    return LARCH_OK;
+}
+
+void larch_space_copy(larch_space *dst, const larch_space *src)
+{
+    memset(dst, 0, sizeof *dst);
+    memcpy(dst, src, src->struct_size < sizeof *dst ? src->struct_size : sizeof *dst);
+    dst->struct_size = sizeof *dst;
+}
+
+int larch_space_count(const larch_space *space, uint64_t *count)
+{
+    *count = 0;
+    if (larch_space_validate(space, NULL) != LARCH_OK)
+        return LARCH_EINVAL;
+    uint64_t total = 1;
+    for (uint32_t d = 0; d < space->n_decisions; d++) {
+        uint64_t n = space->decisions[d].n_choices;
+        if (total > UINT64_MAX / n)
+            return LARCH_ERANGE;
+        total *= n;
+    }
+    *count = total;
+    return LARCH_OK;
 }
 
 int larch_arch_validate(const larch_space *space, const larch_arch *arch, larch_error *err)
@@ -135,6 +179,52 @@ int larch_arch_from_index(const larch_space *space, uint64_t index, larch_arch *
         return LARCH_ERANGE;
     arch->n = n;
     return LARCH_OK;
+}
+
+int larch_arch_to_index(const larch_space *space, const larch_arch *arch, uint64_t *index)
+{
+    if (larch_arch_validate(space, arch, NULL) != LARCH_OK)
+        return LARCH_EINVAL;
+    uint64_t value = 0;
+    for (uint32_t d = 0; d < arch->n; d++) {
+        uint64_t radix = space->decisions[d].n_choices;
+        if (value > (UINT64_MAX - arch->choice[d]) / radix)
+            return LARCH_ERANGE;
+        value = value * radix + arch->choice[d];
+    }
+    *index = value;
+    return LARCH_OK;
+}
+
+void larch_arch_random(const larch_space *space, larch_rng *rng, larch_arch *arch)
+{
+    arch->n = space->n_decisions;
+    for (uint32_t d = 0; d < arch->n; d++)
+        arch->choice[d] = (uint8_t)larch_rng_below(rng, space->decisions[d].n_choices);
+}
+
+void larch_arch_change_decision(const larch_space *space, uint32_t d, larch_rng *rng,
+                                larch_arch *arch)
+{
+    uint32_t n = space->decisions[d].n_choices;
+    /* Shifting by 1..n-1 reaches every other choice with equal probability. */
+    if (n > 1)
+        arch->choice[d] = (uint8_t)((arch->choice[d] + 1 + larch_rng_below(rng, n - 1)) % n);
+}
+
+void larch_arch_mutate(const larch_space *space, larch_rng *rng, larch_arch *arch)
+{
+    uint32_t n_mutable = 0;
+    for (uint32_t d = 0; d < space->n_decisions; d++)
+        n_mutable += space->decisions[d].n_choices > 1;
+    if (n_mutable == 0)
+        return;
+    uint64_t k = larch_rng_below(rng, n_mutable);
+    for (uint32_t d = 0; d < space->n_decisions; d++)
+        if (space->decisions[d].n_choices > 1 && k-- == 0) {
+            larch_arch_change_decision(space, d, rng, arch);
+            return;
+        }
 }
 
 uint64_t larch_arch_hash(const larch_arch *arch)

@@ -41,9 +41,23 @@ typedef struct larch_host {
     void (*free)(void *ctx, void *ptr);
 } larch_host;
 
+/* 1 if host is not NULL, its struct as the host was built covers `field`, and the field is set:
+ * a plugin asks this before calling a service that a later minor added. */
+#define LARCH_HOST_HAS(host, field)                                                                \
+    ((host) != NULL &&                                                                             \
+     (host)->struct_size >= offsetof(larch_host, field) + sizeof((host)->field) &&                 \
+     (host)->field != NULL)
+
 /* printf-style convenience over host->log; silently truncates past 1 KiB. */
 void larch_log(const larch_host *host, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* count * size zeroed bytes (at least one, so a zero-size request is not mistaken for a failure)
+ * from host->alloc, or from calloc when the host lends no alloc/free. Free it with larch_free
+ * and the same host. NULL when count * size overflows or the allocation fails. */
+void *larch_alloc(const larch_host *host, size_t count, size_t size);
+/* Frees what larch_alloc returned for this host; ptr may be NULL. */
+void larch_free(const larch_host *host, void *ptr);
 
 #ifdef __cplusplus
 }

@@ -4,9 +4,11 @@
 
 #include "abi.h"
 #include "abi_layout.h"
+#include "archset.h"
 #include "host.h"
 #include "nn.h"
 #include "opset.h"
+#include "params.h"
 #include "rng.h"
 #include "space.h"
 #include "status.h"

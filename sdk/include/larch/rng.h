@@ -24,6 +24,9 @@ uint64_t larch_rng_below(larch_rng *rng, uint64_t n);
 double larch_rng_uniform(larch_rng *rng);
 /* Standard normal (Box-Muller, no cached second value so the state alone defines the stream). */
 double larch_rng_normal(larch_rng *rng);
+/* A bijective 64-bit mixer (the MurmurHash3 finaliser) for hash tables and round functions. Its
+ * output is fixed forever: checkpoints and seeded visiting orders depend on it. */
+uint64_t larch_mix64(uint64_t x);
 
 #ifdef __cplusplus
 }

@@ -86,6 +86,9 @@ void larch_buf_put_u64(larch_buf *buf, uint64_t value);
 void larch_buf_put_f64(larch_buf *buf, double value);
 /* The RNG's four state words. */
 void larch_buf_put_rng(larch_buf *buf, const struct larch_rng *rng);
+/* An architecture's choices, one byte per decision of space (space->n_decisions bytes whatever
+ * arch->n says, so an unset, zeroed arch keeps the layout). */
+void larch_buf_put_arch(larch_buf *buf, const larch_space *space, const larch_arch *arch);
 /* The header a checkpoint should begin with: magic, version and the space's shape (decision
  * count and choice counts), so load() can refuse another strategy's or another space's state. */
 void larch_buf_put_header(larch_buf *buf, uint32_t magic, uint32_t version,
@@ -101,11 +104,21 @@ typedef struct larch_reader {
 
 void larch_reader_init(larch_reader *reader, const void *bytes, size_t size);
 int larch_reader_get(larch_reader *reader, void *out, size_t size, larch_error *err);
-/* The counterparts of larch_buf_put_u32/u64/f64/rng; LARCH_EFORMAT when truncated. */
+/* The counterparts of larch_buf_put_u32/u64/f64/rng; LARCH_EFORMAT when truncated. get_rng also
+ * refuses an all-zero state (the generator's fixed point, which seeding never produces) with
+ * LARCH_EFORMAT. */
 int larch_reader_get_u32(larch_reader *reader, uint32_t *value, larch_error *err);
 int larch_reader_get_u64(larch_reader *reader, uint64_t *value, larch_error *err);
 int larch_reader_get_f64(larch_reader *reader, double *value, larch_error *err);
 int larch_reader_get_rng(larch_reader *reader, struct larch_rng *rng, larch_error *err);
+/* The counterpart of larch_buf_put_arch: sets arch->n = space->n_decisions and reads the choices
+ * (bytes past n are zeroed). LARCH_EFORMAT when truncated or when a choice is out of the space
+ * ("an architecture is out of the space (...)"). */
+int larch_reader_get_arch(larch_reader *reader, const larch_space *space, larch_arch *arch,
+                          larch_error *err);
+/* LARCH_OK when every byte was read, else LARCH_EFORMAT ("N trailing bytes after the state"):
+ * the last check of a load(), so a padded or mismatched checkpoint is refused. */
+int larch_reader_expect_end(const larch_reader *reader, larch_error *err);
 /* Reads and checks a larch_buf_put_header header. LARCH_EFORMAT for another magic or version
  * or a truncated header, LARCH_EINVAL for another space shape; messages begin with `who`
  * (e.g. "random: load"). */
