@@ -40,7 +40,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 test-asan: deps
-	cmake -S . -B $(BUILD_ASAN) -DLARCH_WERROR=ON -DLARCH_ASAN=ON -DLARCH_UBSAN=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake -S . -B $(BUILD_ASAN) -DLARCH_WERROR=ON -DLARCH_ASAN=ON -DLARCH_UBSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j$(JOBS)
 
