@@ -10,7 +10,7 @@ DEPS := build-essential cmake pkg-config libconfig-dev libopenblas-dev libhdf5-d
         python3-pandas python3-matplotlib
 BENCH_DEPS := python3-torch
 
-.PHONY: all deps build demo test test-asan bench clean format
+.PHONY: all deps build demo test test-asan bench bench-deps clean format
 
 all: build
 
@@ -44,7 +44,15 @@ test-asan: deps
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j$(JOBS)
 
-bench: build
+# PyTorch (Debian's python3-torch) for bench_trainer's comparison, installed only when missing.
+bench-deps:
+	@missing=$$(for p in $(BENCH_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+bench: build bench-deps
 	./$(BUILD)/bench/bench_trainer
 	./$(BUILD)/bench/bench_replay
 

@@ -848,3 +848,267 @@ Test(threads, count_is_shared_through_the_environment)
     cr_expect_eq(larch_nn_set_threads(1000), 64);
     cr_expect_eq(larch_nn_threads(), 64);
 }
+
+/* ---- fused conv-BN (direct kernels) against the unfused composition (im2col + sgemm) ---- */
+
+struct fused_case {
+    uint32_t c_in, c_out, k, stride, h, w, n, flags;
+};
+
+/* Builds the layer with the direct engine allowed (generic = 0) or forced off. */
+static void conv_bn_build(larch_conv_bn *cb, const struct fused_case *fc, int generic,
+                          uint64_t seed)
+{
+    larch_rng rng;
+    larch_rng_seed(&rng, seed);
+    if (generic)
+        setenv("LARCH_NN_GENERIC", "1", 1);
+    else
+        unsetenv("LARCH_NN_GENERIC");
+    larch_error err = {0};
+    cr_assert_eq(larch_conv_bn_init(cb, fc->c_in, fc->c_out, fc->k, fc->stride, fc->h, fc->w, fc->n,
+                                    fc->flags, &rng, &err),
+                 LARCH_OK, "%s", err.message);
+    unsetenv("LARCH_NN_GENERIC");
+    for (uint32_t m = 0; m < fc->c_out; m++) {
+        cb->bn.gamma[m] = (float)(1.0 + 0.3 * larch_rng_normal(&rng));
+        cb->bn.beta[m] = (float)(0.2 * larch_rng_normal(&rng));
+    }
+}
+
+static void fused_matches_unfused(const struct fused_case *fc, int threads)
+{
+    larch_nn_set_threads(threads);
+    larch_conv_bn a, b;
+    conv_bn_build(&a, fc, 0, 90 + fc->k);
+    conv_bn_build(&b, fc, 1, 90 + fc->k);
+    const size_t xc = (size_t)fc->n * fc->c_in * fc->h * fc->w;
+    const size_t yc = (size_t)fc->n * fc->c_out * a.conv.h_out * a.conv.w_out;
+    const size_t wc = (size_t)fc->c_out * fc->c_in * fc->k * fc->k;
+    float *x = alloc_or_die(xc), *dy = alloc_or_die(yc);
+    float *ya = alloc_or_die(yc), *yb = alloc_or_die(yc);
+    float *dxa = alloc_or_die(xc), *dxb = alloc_or_die(xc);
+    larch_rng rng;
+    larch_rng_seed(&rng, 5);
+    fill_normal(&rng, x, xc, 1.0);
+    for (size_t i = 0; i < xc; i++)
+        x[i] += 0.3f; /* a nonzero mean */
+    fill_normal(&rng, dy, yc, 1.0);
+
+    for (int step = 0; step < 2; step++) {
+        larch_conv_bn_forward(&a, x, ya, fc->n, 1);
+        larch_conv_bn_forward(&b, x, yb, fc->n, 1);
+        expect_close("fused y", ya, yb, yc, 2e-5f);
+        larch_conv_bn_backward(&a, x, ya, dy, dxa, fc->n);
+        larch_conv_bn_backward(&b, x, yb, dy, dxb, fc->n);
+        expect_close("fused dx", dxa, dxb, xc, 2e-4f);
+    }
+    expect_close("fused dW", a.conv.weight_grad, b.conv.weight_grad, wc, 2e-4f);
+    expect_close("fused dgamma", a.bn.gamma_grad, b.bn.gamma_grad, fc->c_out, 2e-4f);
+    expect_close("fused dbeta", a.bn.beta_grad, b.bn.beta_grad, fc->c_out, 2e-4f);
+    expect_close("fused running mean", a.bn.running_mean, b.bn.running_mean, fc->c_out, 1e-5f);
+    expect_close("fused running var", a.bn.running_var, b.bn.running_var, fc->c_out, 1e-5f);
+
+    /* Evaluation mode, and a batch smaller than the one built for. */
+    const uint32_t n2 = fc->n > 1 ? fc->n - 1 : 1;
+    larch_conv_bn_forward(&a, x, ya, n2, 0);
+    larch_conv_bn_forward(&b, x, yb, n2, 0);
+    expect_close("fused eval y", ya, yb, yc / fc->n * n2, 2e-5f);
+    /* dx == NULL gives the same weight gradient. */
+    larch_conv_bn_forward(&a, x, ya, fc->n, 1);
+    memset(a.conv.weight_grad, 0, wc * sizeof(float));
+    larch_conv_bn_backward(&a, x, ya, dy, NULL, fc->n);
+    memset(b.conv.weight_grad, 0, wc * sizeof(float));
+    larch_conv_bn_forward(&b, x, yb, fc->n, 1);
+    larch_conv_bn_backward(&b, x, yb, dy, dxb, fc->n);
+    expect_close("fused dW (no dx)", a.conv.weight_grad, b.conv.weight_grad, wc, 2e-4f);
+
+    larch_tensor_free(x);
+    larch_tensor_free(dy);
+    larch_tensor_free(ya);
+    larch_tensor_free(yb);
+    larch_tensor_free(dxa);
+    larch_tensor_free(dxb);
+    larch_conv_bn_release(&a);
+    larch_conv_bn_release(&b);
+}
+
+static const struct fused_case fused_cases[] = {
+    {4, 4, 3, 1, 8, 8, 4, LARCH_CONV_BN_RELU_IN},
+    {2, 4, 3, 1, 8, 8, 4, 0},
+    {3, 5, 3, 1, 7, 7, 5, LARCH_CONV_BN_RELU_IN | LARCH_CONV_BN_RELU_OUT},
+    {16, 16, 3, 1, 28, 28, 3, LARCH_CONV_BN_RELU_IN},
+    {9, 12, 3, 1, 14, 14, 6, LARCH_CONV_BN_RELU_OUT},
+    {1, 16, 3, 1, 28, 28, 2, LARCH_CONV_BN_RELU_OUT},
+    {6, 10, 3, 2, 28, 28, 3, LARCH_CONV_BN_RELU_IN},
+    {5, 7, 3, 2, 14, 14, 19, LARCH_CONV_BN_RELU_OUT},
+    {4, 6, 3, 2, 6, 10, 4, 0},
+    {8, 8, 1, 1, 7, 7, 18, LARCH_CONV_BN_RELU_IN},
+    {5, 3, 1, 2, 8, 8, 3, LARCH_CONV_BN_RELU_IN},
+    {3, 4, 5, 1, 9, 9, 3, LARCH_CONV_BN_RELU_IN},
+    {3, 4, 5, 2, 12, 12, 3, LARCH_CONV_BN_RELU_IN},
+};
+
+Test(fused, matches_unfused_one_thread)
+{
+    for (size_t t = 0; t < sizeof fused_cases / sizeof fused_cases[0]; t++)
+        fused_matches_unfused(&fused_cases[t], 1);
+}
+
+Test(fused, matches_unfused_two_threads)
+{
+    for (size_t t = 0; t < sizeof fused_cases / sizeof fused_cases[0]; t++)
+        fused_matches_unfused(&fused_cases[t], 2);
+}
+
+/* ---- the direct convolution engine against im2col + sgemm, plain convolutions ---- */
+
+struct direct_case {
+    uint32_t c_in, c_out, k, stride, pad, h, w, n;
+};
+
+/* Shapes that exercise the engine's geometry: a group of several images whose vectors straddle
+ * two images (14x14, 7x7), planes smaller than a vector (3x3, 2x2), a last partial group, the
+ * even/odd split at stride 2 with 1x1, 3x3 and 5x5 kernels, and shapes it leaves to im2col. */
+static const struct direct_case direct_cases[] = {
+    {3, 5, 3, 1, 1, 14, 14, 9}, {4, 6, 3, 1, 1, 7, 7, 21},  {5, 4, 3, 1, 1, 3, 3, 7},
+    {2, 3, 3, 1, 1, 2, 2, 5},   {6, 9, 1, 1, 0, 7, 7, 19},  {3, 4, 1, 2, 0, 8, 8, 3},
+    {3, 4, 3, 2, 1, 14, 14, 6}, {2, 5, 5, 2, 2, 12, 12, 3}, {3, 2, 5, 1, 2, 9, 11, 4},
+    {4, 4, 3, 2, 1, 4, 4, 17},  {3, 3, 3, 1, 0, 8, 8, 2},   {3, 3, 3, 2, 1, 7, 9, 2},
+    {17, 9, 3, 1, 1, 10, 6, 3},
+};
+
+static void direct_matches_generic(const struct direct_case *dc, int threads)
+{
+    larch_nn_set_threads(threads);
+    larch_conv2d a, b;
+    larch_error err = {0};
+    larch_rng ra, rb;
+    larch_rng_seed(&ra, 300 + dc->k);
+    larch_rng_seed(&rb, 300 + dc->k);
+    unsetenv("LARCH_NN_GENERIC");
+    cr_assert_eq(larch_conv2d_init(&a, dc->c_in, dc->c_out, dc->k, dc->stride, dc->pad, dc->h,
+                                   dc->w, dc->n, &ra, &err),
+                 LARCH_OK, "%s", err.message);
+    setenv("LARCH_NN_GENERIC", "1", 1);
+    cr_assert_eq(larch_conv2d_init(&b, dc->c_in, dc->c_out, dc->k, dc->stride, dc->pad, dc->h,
+                                   dc->w, dc->n, &rb, &err),
+                 LARCH_OK, "%s", err.message);
+    unsetenv("LARCH_NN_GENERIC");
+    const size_t xc = (size_t)dc->n * dc->c_in * dc->h * dc->w;
+    const size_t yc = (size_t)dc->n * dc->c_out * a.h_out * a.w_out;
+    const size_t wc = (size_t)dc->c_out * dc->c_in * dc->k * dc->k;
+    float *x = alloc_or_die(xc), *dy = alloc_or_die(yc), *ya = alloc_or_die(yc);
+    float *yb = alloc_or_die(yc), *dxa = alloc_or_die(xc), *dxb = alloc_or_die(xc);
+    fill_normal(&ra, x, xc, 1.0);
+    fill_normal(&ra, dy, yc, 1.0);
+    /* dx must be overwritten, not added to. */
+    for (size_t i = 0; i < xc; i++)
+        dxa[i] = dxb[i] = 7.0f;
+    for (uint32_t n = dc->n; n >= 1; n = n > 2 ? n / 2 : n - 1) {
+        larch_conv2d_forward(&a, x, ya, n);
+        larch_conv2d_forward(&b, x, yb, n);
+        expect_close("direct y", ya, yb, yc / dc->n * n, 2e-5f);
+        memset(a.weight_grad, 0, wc * sizeof(float));
+        memset(b.weight_grad, 0, wc * sizeof(float));
+        larch_conv2d_backward(&a, x, dy, dxa, n);
+        larch_conv2d_backward(&b, x, dy, dxb, n);
+        expect_close("direct dx", dxa, dxb, xc / dc->n * n, 2e-4f);
+        expect_close("direct dW", a.weight_grad, b.weight_grad, wc, 2e-4f);
+    }
+    larch_tensor_free(x);
+    larch_tensor_free(dy);
+    larch_tensor_free(ya);
+    larch_tensor_free(yb);
+    larch_tensor_free(dxa);
+    larch_tensor_free(dxb);
+    larch_conv2d_release(&a);
+    larch_conv2d_release(&b);
+}
+
+Test(direct, matches_im2col_one_thread)
+{
+    for (size_t t = 0; t < sizeof direct_cases / sizeof direct_cases[0]; t++)
+        direct_matches_generic(&direct_cases[t], 1);
+}
+
+Test(direct, matches_im2col_two_threads)
+{
+    for (size_t t = 0; t < sizeof direct_cases / sizeof direct_cases[0]; t++)
+        direct_matches_generic(&direct_cases[t], 2);
+}
+
+/* Same seed, same thread count: the same bits, pass after pass. */
+Test(direct, deterministic_for_a_thread_count)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        larch_nn_set_threads(threads);
+        const struct fused_case fc = {16, 16, 3, 1, 14, 14, 37, LARCH_CONV_BN_RELU_IN};
+        larch_conv_bn a, b;
+        conv_bn_build(&a, &fc, 0, 5);
+        conv_bn_build(&b, &fc, 0, 5);
+        const size_t xc = (size_t)fc.n * fc.c_in * fc.h * fc.w, yc = xc;
+        float *x = alloc_or_die(xc), *dy = alloc_or_die(yc), *ya = alloc_or_die(yc);
+        float *yb = alloc_or_die(yc), *dxa = alloc_or_die(xc), *dxb = alloc_or_die(xc);
+        larch_rng rng;
+        larch_rng_seed(&rng, 6);
+        fill_normal(&rng, x, xc, 1.0);
+        fill_normal(&rng, dy, yc, 1.0);
+        for (int rep = 0; rep < 2; rep++) {
+            larch_conv_bn_forward(&a, x, ya, fc.n, 1);
+            larch_conv_bn_backward(&a, x, ya, dy, dxa, fc.n);
+            larch_conv_bn_forward(&b, x, yb, fc.n, 1);
+            larch_conv_bn_backward(&b, x, yb, dy, dxb, fc.n);
+        }
+        cr_expect(memcmp(ya, yb, yc * sizeof(float)) == 0, "y differs on %d threads", threads);
+        cr_expect(memcmp(dxa, dxb, xc * sizeof(float)) == 0, "dx differs on %d threads", threads);
+        cr_expect(memcmp(a.conv.weight_grad, b.conv.weight_grad, 16 * 16 * 9 * sizeof(float)) == 0,
+                  "dW differs on %d threads", threads);
+        larch_tensor_free(x);
+        larch_tensor_free(dy);
+        larch_tensor_free(ya);
+        larch_tensor_free(yb);
+        larch_tensor_free(dxa);
+        larch_tensor_free(dxb);
+        larch_conv_bn_release(&a);
+        larch_conv_bn_release(&b);
+    }
+}
+
+/* The pool-split helpers give the serial results. */
+Test(tensor, parallel_add_and_pooling_match_serial)
+{
+    larch_rng rng;
+    larch_rng_seed(&rng, 9);
+    const size_t count = 100003;
+    float *y1 = alloc_or_die(count), *y2 = alloc_or_die(count), *x = alloc_or_die(count);
+    fill_normal(&rng, x, count, 1.0);
+    fill_normal(&rng, y1, count, 1.0);
+    memcpy(y2, y1, count * sizeof(float));
+    larch_nn_set_threads(2);
+    larch_tensor_add_parallel(y1, x, count);
+    larch_tensor_add(y2, x, count);
+    cr_expect(memcmp(y1, y2, count * sizeof(float)) == 0);
+
+    larch_avgpool pool;
+    larch_error err = {0};
+    cr_assert_eq(larch_avgpool_init(&pool, 3, 3, 1, 9, 9, &err), LARCH_OK, "%s", err.message);
+    const uint32_t n = 11;
+    const size_t pc = (size_t)n * 3 * 81;
+    float *p1 = alloc_or_die(pc), *p2 = alloc_or_die(pc), *g1 = alloc_or_die(pc);
+    float *g2 = alloc_or_die(pc);
+    larch_avgpool_forward(&pool, x, p1, n);
+    larch_avgpool_backward(&pool, x, g1, n);
+    larch_nn_set_threads(1);
+    larch_avgpool_forward(&pool, x, p2, n);
+    larch_avgpool_backward(&pool, x, g2, n);
+    cr_expect(memcmp(p1, p2, pc * sizeof(float)) == 0);
+    cr_expect(memcmp(g1, g2, pc * sizeof(float)) == 0);
+    larch_tensor_free(y1);
+    larch_tensor_free(y2);
+    larch_tensor_free(x);
+    larch_tensor_free(p1);
+    larch_tensor_free(p2);
+    larch_tensor_free(g1);
+    larch_tensor_free(g2);
+}

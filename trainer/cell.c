@@ -81,9 +81,9 @@ static void cell_forward(trainer_module *m, const float *x, uint32_t n, int trai
                 float *out = written ? c->scratch : dst;
                 e->layer->ops->forward(e->layer, src, out, n, training);
                 if (written)
-                    larch_tensor_add(dst, out, count);
+                    larch_tensor_add_parallel(dst, out, count);
             } else if (written) {
-                larch_tensor_add(dst, src, count);
+                larch_tensor_add_parallel(dst, src, count);
             } else {
                 memcpy(dst, src, count * sizeof(float));
             }
@@ -98,7 +98,7 @@ static void cell_forward(trainer_module *m, const float *x, uint32_t n, int trai
 static void accumulate(float *dst, const float *src, size_t count, int *written)
 {
     if (*written)
-        larch_tensor_add(dst, src, count);
+        larch_tensor_add_parallel(dst, src, count);
     else
         memcpy(dst, src, count * sizeof(float));
     *written = 1;
@@ -131,7 +131,7 @@ static void cell_backward(trainer_module *m, const float *x, float *dx, uint32_t
                 e->layer->ops->backward(e->layer, c->value[i], c->grad[j], NULL, n);
             } else if (written[i]) {
                 e->layer->ops->backward(e->layer, c->value[i], c->grad[j], c->scratch, n);
-                larch_tensor_add(target, c->scratch, count);
+                larch_tensor_add_parallel(target, c->scratch, count);
             } else {
                 e->layer->ops->backward(e->layer, c->value[i], c->grad[j], target, n);
                 written[i] = 1;

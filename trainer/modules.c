@@ -53,45 +53,30 @@ static void bn_params(larch_batchnorm *bn, larch_param *out)
 
 typedef struct conv_bn {
     trainer_module base;
-    larch_conv2d conv;
-    larch_batchnorm bn;
-    int relu;
+    larch_conv_bn layer;
 } conv_bn;
 
 static void conv_bn_forward(trainer_module *m, const float *x, uint32_t n, int training)
 {
-    conv_bn *cb = (conv_bn *)m;
-    larch_conv2d_forward(&cb->conv, x, m->y, n);
-    larch_batchnorm_forward(&cb->bn, m->y, m->y, n, training);
-    if (cb->relu)
-        larch_relu_forward(m->y, m->y, batch_count(n, m->c, m->h, m->w));
+    larch_conv_bn_forward(&((conv_bn *)m)->layer, x, m->y, n, training);
 }
 
 static void conv_bn_backward(trainer_module *m, const float *x, float *dx, uint32_t n)
 {
-    conv_bn *cb = (conv_bn *)m;
-    /* In place on dy: the ReLU mask reads the forward output, which backward leaves intact. */
-    if (cb->relu)
-        larch_relu_backward(m->y, m->dy, m->dy, batch_count(n, m->c, m->h, m->w));
-    larch_batchnorm_backward(&cb->bn, m->dy, m->dy, n);
-    larch_conv2d_backward(&cb->conv, x, m->dy, dx, n);
+    larch_conv_bn_backward(&((conv_bn *)m)->layer, x, m->y, m->dy, dx, n);
 }
 
 static uint32_t conv_bn_params(trainer_module *m, larch_param *out)
 {
     conv_bn *cb = (conv_bn *)m;
-    if (out != NULL) {
-        conv_param(&cb->conv, &out[0]);
-        bn_params(&cb->bn, &out[1]);
-    }
+    if (out != NULL)
+        larch_conv_bn_params(&cb->layer, out);
     return 3;
 }
 
 static void conv_bn_destroy(trainer_module *m)
 {
-    conv_bn *cb = (conv_bn *)m;
-    larch_conv2d_release(&cb->conv);
-    larch_batchnorm_release(&cb->bn);
+    larch_conv_bn_release(&((conv_bn *)m)->layer);
 }
 
 static const trainer_module_ops conv_bn_ops = {conv_bn_forward, conv_bn_backward, conv_bn_params,
@@ -105,20 +90,16 @@ int trainer_module_conv_bn_new(const trainer_module_shape *in, uint32_t c_out, u
     if (cb == NULL)
         return larch_error_set(err, LARCH_ENOMEM, "cannot allocate a conv-BN module");
     cb->base.ops = &conv_bn_ops;
-    cb->relu = relu;
-    int rc = larch_conv2d_init(&cb->conv, in->c, c_out, k, stride, (k - 1) / 2, in->h, in->w,
-                               in->max_batch, rng, err);
+    int rc = larch_conv_bn_init(&cb->layer, in->c, c_out, k, stride, in->h, in->w, in->max_batch,
+                                relu ? LARCH_CONV_BN_RELU_OUT : 0, rng, err);
     if (rc == LARCH_OK)
-        rc = larch_batchnorm_init(&cb->bn, c_out, cb->conv.h_out * cb->conv.w_out, in->max_batch,
-                                  err);
-    if (rc == LARCH_OK)
-        rc = trainer_module_alloc_output(&cb->base, c_out, cb->conv.h_out, cb->conv.w_out,
-                                         in->max_batch, err);
+        rc = trainer_module_alloc_output(&cb->base, c_out, cb->layer.conv.h_out,
+                                         cb->layer.conv.w_out, in->max_batch, err);
     if (rc != LARCH_OK) {
         trainer_module_free(&cb->base);
         return rc;
     }
-    cb->base.flops = larch_conv2d_flops(&cb->conv);
+    cb->base.flops = larch_conv2d_flops(&cb->layer.conv);
     *out = &cb->base;
     return LARCH_OK;
 }
@@ -145,7 +126,7 @@ static void reduction_forward(trainer_module *m, const float *x, uint32_t n, int
     larch_relu_conv_bn_forward(&r->b, r->a_out, m->y, n, training);
     larch_avgpool_forward(&r->pool, x, r->pool_out, n);
     larch_conv2d_forward(&r->shortcut, r->pool_out, r->scratch, n);
-    larch_tensor_add(m->y, r->scratch, n * r->out_count);
+    larch_tensor_add_parallel(m->y, r->scratch, n * r->out_count);
 }
 
 static void reduction_backward(trainer_module *m, const float *x, float *dx, uint32_t n)
@@ -156,7 +137,7 @@ static void reduction_backward(trainer_module *m, const float *x, float *dx, uin
     larch_conv2d_backward(&r->shortcut, r->pool_out, m->dy, dx ? r->dpool : NULL, n);
     if (dx != NULL) {
         larch_avgpool_backward(&r->pool, r->dpool, r->dx_pool, n);
-        larch_tensor_add(dx, r->dx_pool, n * r->in_count);
+        larch_tensor_add_parallel(dx, r->dx_pool, n * r->in_count);
     }
 }
 

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "larch/nn.h"
+#include "nn_internal.h"
+#include "parallel.h"
 
 /* Sums over one plane in 8 float lanes (which the compiler vectorises), combined in double. */
 #define LANES 8
@@ -171,10 +173,13 @@ void larch_batchnorm_release(larch_batchnorm *bn)
     memset(bn, 0, sizeof *bn);
 }
 
-static void forward_eval(const larch_batchnorm *bn, const float *x, float *y, uint32_t n)
+/* Channels [c0, c1) of each pass; channels are independent, so splitting them across the
+ * thread pool changes no result. */
+static void forward_eval(const larch_batchnorm *bn, const float *x, float *y, uint32_t n,
+                         uint32_t c0, uint32_t c1)
 {
     const size_t hw = bn->hw;
-    for (uint32_t ch = 0; ch < bn->c; ch++) {
+    for (uint32_t ch = c0; ch < c1; ch++) {
         const float scale = bn->gamma[ch] / sqrtf(bn->running_var[ch] + bn->eps);
         const float shift = bn->beta[ch] - bn->running_mean[ch] * scale;
         for (uint32_t i = 0; i < n; i++) {
@@ -184,16 +189,12 @@ static void forward_eval(const larch_batchnorm *bn, const float *x, float *y, ui
     }
 }
 
-void larch_batchnorm_forward(larch_batchnorm *bn, const float *x, float *y, uint32_t n,
-                             int training)
+static void forward_train(larch_batchnorm *bn, const float *x, float *y, uint32_t n, uint32_t c0,
+                          uint32_t c1)
 {
-    if (!training) {
-        forward_eval(bn, x, y, n);
-        return;
-    }
     const size_t hw = bn->hw;
     const double count = (double)n * (double)hw;
-    for (uint32_t ch = 0; ch < bn->c; ch++) {
+    for (uint32_t ch = c0; ch < c1; ch++) {
         double sum = 0.0;
         for (uint32_t i = 0; i < n; i++)
             sum += plane_sum(x + ((size_t)i * bn->c + ch) * hw, hw);
@@ -220,11 +221,12 @@ void larch_batchnorm_forward(larch_batchnorm *bn, const float *x, float *y, uint
 }
 
 /* dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)), per channel. */
-void larch_batchnorm_backward(larch_batchnorm *bn, const float *dy, float *dx, uint32_t n)
+static void backward_channels(larch_batchnorm *bn, const float *dy, float *dx, uint32_t n,
+                              uint32_t c0, uint32_t c1)
 {
     const size_t hw = bn->hw;
     const double count = (double)n * (double)hw;
-    for (uint32_t ch = 0; ch < bn->c; ch++) {
+    for (uint32_t ch = c0; ch < c1; ch++) {
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
         for (uint32_t i = 0; i < n; i++) {
             const size_t off = ((size_t)i * bn->c + ch) * hw;
@@ -241,5 +243,105 @@ void larch_batchnorm_backward(larch_batchnorm *bn, const float *dy, float *dx, u
             const size_t off = ((size_t)i * bn->c + ch) * hw;
             input_grad(dy + off, bn->xhat + off, dx + off, hw, scale, mean_dy, mean_dy_xhat);
         }
+    }
+}
+
+struct bn_job {
+    larch_batchnorm *bn;
+    const float *in;
+    float *out;
+    uint32_t n, n_tasks;
+    int pass; /* 0: evaluation, 1: training forward, 2: backward */
+};
+
+static void bn_task(void *arg, uint32_t task)
+{
+    const struct bn_job *job = arg;
+    const uint32_t c0 = larch_parallel_begin(job->bn->c, task, job->n_tasks);
+    const uint32_t c1 = larch_parallel_begin(job->bn->c, task + 1, job->n_tasks);
+    if (job->pass == 0)
+        forward_eval(job->bn, job->in, job->out, job->n, c0, c1);
+    else if (job->pass == 1)
+        forward_train(job->bn, job->in, job->out, job->n, c0, c1);
+    else
+        backward_channels(job->bn, job->in, job->out, job->n, c0, c1);
+}
+
+static void bn_run(larch_batchnorm *bn, const float *in, float *out, uint32_t n, int pass)
+{
+    uint32_t tasks = (uint32_t)larch_nn_threads();
+    if (tasks > bn->c)
+        tasks = bn->c;
+    struct bn_job job = {bn, in, out, n, tasks ? tasks : 1, pass};
+    larch_parallel_run(job.n_tasks, bn_task, &job);
+}
+
+void larch_batchnorm_forward(larch_batchnorm *bn, const float *x, float *y, uint32_t n,
+                             int training)
+{
+    bn_run(bn, x, y, n, training ? 1 : 0);
+}
+
+void larch_batchnorm_backward(larch_batchnorm *bn, const float *dy, float *dx, uint32_t n)
+{
+    bn_run(bn, dy, dx, n, 2);
+}
+
+int batchnorm_init_fused(larch_batchnorm *bn, uint32_t c, uint32_t hw, uint32_t max_batch,
+                         larch_error *err)
+{
+    int rc = larch_batchnorm_init(bn, c, hw, 1, err);
+    if (rc != LARCH_OK)
+        return rc;
+    larch_tensor_free(bn->xhat);
+    bn->xhat = NULL;
+    bn->max_batch = max_batch;
+    return LARCH_OK;
+}
+
+void batchnorm_finish_stats(larch_batchnorm *bn, const double *stats, uint32_t n)
+{
+    const double hw = (double)bn->hw;
+    for (uint32_t ch = 0; ch < bn->c; ch++) {
+        /* Chan et al.'s pairwise update: exact in the order of the images. */
+        double count = 0.0, mean = 0.0, m2 = 0.0;
+        for (uint32_t i = 0; i < n; i++) {
+            const double *s = stats + 2 * ((size_t)i * bn->c + ch);
+            const double img_mean = s[0] / hw, total = count + hw;
+            const double delta = img_mean - mean;
+            mean += delta * hw / total;
+            m2 += s[1] + delta * delta * count * hw / total;
+            count = total;
+        }
+        const double var = count > 0.0 ? m2 / count : 0.0;
+        const float fmean = (float)mean;
+        bn->mean[ch] = fmean;
+        bn->inv_std[ch] = (float)(1.0 / sqrt(var + bn->eps));
+        const double unbiased = count > 1.0 ? m2 / (count - 1.0) : var;
+        const float m = bn->momentum;
+        bn->running_mean[ch] = (1.0f - m) * bn->running_mean[ch] + m * fmean;
+        bn->running_var[ch] = (1.0f - m) * bn->running_var[ch] + m * (float)unbiased;
+    }
+}
+
+void batchnorm_finish_grad(larch_batchnorm *bn, const double *sums, uint32_t n, float *coef)
+{
+    const double count = (double)n * (double)bn->hw;
+    for (uint32_t ch = 0; ch < bn->c; ch++) {
+        double sum = 0.0, dot = 0.0;
+        for (uint32_t i = 0; i < n; i++) {
+            sum += sums[2 * ((size_t)i * bn->c + ch)];
+            dot += sums[2 * ((size_t)i * bn->c + ch) + 1];
+        }
+        const double inv_std = bn->inv_std[ch];
+        const double sum_xhat = dot * inv_std; /* sum(g * xhat) */
+        bn->beta_grad[ch] += (float)sum;
+        bn->gamma_grad[ch] += (float)sum_xhat;
+        /* dz = scale * (g - mean(g) - xhat * mean(g * xhat)), xhat = (z - mean) * inv_std */
+        const double scale = bn->gamma[ch] * inv_std;
+        const double k = scale * inv_std * (sum_xhat / count);
+        coef[ch] = (float)scale;
+        coef[bn->c + ch] = (float)-k;
+        coef[2 * bn->c + ch] = (float)(k * bn->mean[ch] - scale * sum / count);
     }
 }

@@ -1,4 +1,6 @@
-/* Convolution as im2col + sgemm, one image at a time, the batch split across the thread pool.
+/* Convolution, the batch split across the thread pool. Where the direct engine covers the shape
+ * and the CPU (conv_direct.c: "same" convolutions at stride 1, stride 2 on even sizes, AVX-512) it
+ * does the work; otherwise im2col + sgemm, one image at a time:
  *
  * Per image: y [c_out, hw_out] = W [c_out, K] * col [K, hw_out] with K = c_in * k * k;
  * weight_grad += dy * col^T; dcol = W^T * dy, then col2im adds dcol back into dx. A 1x1,
@@ -9,14 +11,8 @@
 #include <string.h>
 
 #include "larch/nn.h"
+#include "nn_internal.h"
 #include "parallel.h"
-
-struct conv_scratch {
-    uint32_t n_tasks;  /* threads in force at init: tasks a run may use */
-    size_t col_count;  /* floats in one column matrix; 0 when the input is the column matrix */
-    float *col;        /* [n_tasks][col_count] */
-    float *wgrad_part; /* [n_tasks - 1][weight count]: weight-gradient sums of tasks 1.. */
-};
 
 /* Which output columns [lo, hi) read an input column (or row) inside [0, size) for kernel
  * offset kofs; the others read the zero padding. */
@@ -153,7 +149,7 @@ int larch_conv2d_init(larch_conv2d *conv, uint32_t c_in, uint32_t c_out, uint32_
     conv->max_batch = max_batch;
 
     const size_t wcount = weight_count(conv);
-    struct conv_scratch *scratch = calloc(1, sizeof *scratch);
+    conv_state *scratch = calloc(1, sizeof *scratch);
     conv->scratch = scratch;
     conv->weight = larch_tensor_alloc(wcount);
     conv->weight_grad = larch_tensor_alloc(wcount);
@@ -163,13 +159,26 @@ int larch_conv2d_init(larch_conv2d *conv, uint32_t c_in, uint32_t c_out, uint32_
     scratch->n_tasks = (uint32_t)larch_nn_threads();
     if (scratch->n_tasks > max_batch)
         scratch->n_tasks = max_batch;
-    if (!is_direct(conv)) {
+    int plan_nomem = 0;
+    scratch->direct = conv_direct_new(conv, &plan_nomem);
+    if (plan_nomem)
+        goto nomem;
+    if (scratch->direct != NULL) {
+        if (larch_parallel_reserve(scratch->n_tasks, conv_direct_scratch_floats(scratch->direct)) !=
+            0)
+            goto nomem;
+    } else if (!is_direct(conv)) {
         scratch->col_count = wcount / c_out * conv->h_out * conv->w_out;
         scratch->col = larch_tensor_alloc(scratch->n_tasks * scratch->col_count);
         if (scratch->col == NULL)
             goto nomem;
     }
-    if (scratch->n_tasks > 1) {
+    if (scratch->direct != NULL) {
+        scratch->wgrad_part =
+            larch_tensor_alloc(scratch->n_tasks * conv_direct_wgrad_floats(scratch->direct));
+        if (scratch->wgrad_part == NULL)
+            goto nomem;
+    } else if (scratch->n_tasks > 1) {
         scratch->wgrad_part = larch_tensor_alloc((scratch->n_tasks - 1) * wcount);
         if (scratch->wgrad_part == NULL)
             goto nomem;
@@ -192,15 +201,28 @@ nomem:
 
 void larch_conv2d_release(larch_conv2d *conv)
 {
-    struct conv_scratch *scratch = conv->scratch;
+    conv_state *scratch = conv->scratch;
     if (scratch != NULL) {
         larch_tensor_free(scratch->col);
         larch_tensor_free(scratch->wgrad_part);
+        conv_direct_free(scratch->direct);
+        free(scratch->bn_sums);
+        larch_tensor_free(scratch->bn_coef);
         free(scratch);
     }
     larch_tensor_free(conv->weight);
     larch_tensor_free(conv->weight_grad);
     memset(conv, 0, sizeof *conv);
+}
+
+int conv_state_reserve_bn(larch_conv2d *conv)
+{
+    conv_state *scratch = conv->scratch;
+    if (scratch->bn_sums == NULL)
+        scratch->bn_sums = malloc((size_t)conv->max_batch * conv->c_out * 2 * sizeof(double));
+    if (scratch->bn_coef == NULL)
+        scratch->bn_coef = larch_tensor_alloc((size_t)conv->c_out * 7);
+    return scratch->bn_sums != NULL && scratch->bn_coef != NULL ? LARCH_OK : LARCH_ENOMEM;
 }
 
 struct conv_job {
@@ -210,9 +232,9 @@ struct conv_job {
     uint32_t n, n_tasks;
 };
 
-static uint32_t task_count(const larch_conv2d *conv, uint32_t n)
+uint32_t conv_task_count(const larch_conv2d *conv, uint32_t n)
 {
-    const struct conv_scratch *scratch = conv->scratch;
+    const conv_state *scratch = conv->scratch;
     uint32_t tasks = (uint32_t)larch_nn_threads();
     if (tasks > scratch->n_tasks)
         tasks = scratch->n_tasks;
@@ -221,19 +243,71 @@ static uint32_t task_count(const larch_conv2d *conv, uint32_t n)
     return tasks == 0 ? 1 : tasks;
 }
 
+float *conv_wgrad_target(larch_conv2d *conv, uint32_t task)
+{
+    const conv_state *scratch = conv->scratch;
+    if (scratch->direct != NULL) {
+        const size_t count = conv_direct_wgrad_floats(scratch->direct);
+        float *part = scratch->wgrad_part + task * count;
+        memset(part, 0, count * sizeof(float));
+        return part;
+    }
+    if (task == 0)
+        return conv->weight_grad;
+    const size_t wcount = weight_count(conv);
+    float *part = scratch->wgrad_part + (task - 1) * wcount;
+    memset(part, 0, wcount * sizeof(float));
+    return part;
+}
+
+struct reduce_job {
+    larch_conv2d *conv;
+    uint32_t n_parts, n_tasks;
+};
+
+static void reduce_task(void *arg, uint32_t task)
+{
+    const struct reduce_job *job = arg;
+    const conv_state *scratch = job->conv->scratch;
+    conv_direct_wgrad_add(scratch->direct, scratch->wgrad_part, job->n_parts,
+                          conv_direct_wgrad_floats(scratch->direct), job->conv->weight_grad, task,
+                          job->n_tasks);
+}
+
+void conv_wgrad_reduce(larch_conv2d *conv, uint32_t n_tasks)
+{
+    /* In task order, so a given thread count always gives the same sums. */
+    const conv_state *scratch = conv->scratch;
+    if (scratch->direct != NULL) {
+        /* The blocked partials unblock into weight_grad, split by output channel. */
+        struct reduce_job job = {conv, n_tasks, n_tasks};
+        larch_parallel_run(n_tasks, reduce_task, &job);
+        return;
+    }
+    const size_t wcount = weight_count(conv);
+    for (uint32_t t = 1; t < n_tasks; t++)
+        larch_tensor_add(conv->weight_grad, scratch->wgrad_part + (t - 1) * wcount, wcount);
+}
+
 static void forward_task(void *arg, uint32_t task)
 {
     const struct conv_job *job = arg;
     const larch_conv2d *conv = job->conv;
-    const struct conv_scratch *scratch = conv->scratch;
+    const conv_state *scratch = conv->scratch;
+    const uint32_t begin = larch_parallel_begin(job->n, task, job->n_tasks);
+    const uint32_t end = larch_parallel_begin(job->n, task + 1, job->n_tasks);
+    if (scratch->direct != NULL) {
+        conv_direct_forward(scratch->direct, job->x, job->y, begin, end, 0, NULL,
+                            larch_parallel_scratch(task));
+        return;
+    }
     const int kk = (int)(conv->c_in * conv->k * conv->k);
     const int hw_out = (int)(conv->h_out * conv->w_out);
     const size_t x_size = (size_t)conv->c_in * conv->h * conv->w;
     const size_t y_size = (size_t)conv->c_out * hw_out;
     float *col = scratch->col_count > 0 ? scratch->col + task * scratch->col_count : NULL;
 
-    uint32_t end = larch_parallel_begin(job->n, task + 1, job->n_tasks);
-    for (uint32_t i = larch_parallel_begin(job->n, task, job->n_tasks); i < end; i++) {
+    for (uint32_t i = begin; i < end; i++) {
         const float *xi = job->x + i * x_size;
         const float *b = xi;
         if (scratch->col_count > 0) {
@@ -247,30 +321,35 @@ static void forward_task(void *arg, uint32_t task)
 
 void larch_conv2d_forward(larch_conv2d *conv, const float *x, float *y, uint32_t n)
 {
-    struct conv_job job = {conv, x, NULL, y, NULL, n, task_count(conv, n)};
+    conv_state *scratch = conv->scratch;
+    if (scratch->direct != NULL)
+        conv_direct_pack_weights(scratch->direct, conv->weight, 0);
+    struct conv_job job = {conv, x, NULL, y, NULL, n, conv_task_count(conv, n)};
     larch_parallel_run(job.n_tasks, forward_task, &job);
 }
 
 static void backward_task(void *arg, uint32_t task)
 {
     const struct conv_job *job = arg;
-    const larch_conv2d *conv = job->conv;
-    const struct conv_scratch *scratch = conv->scratch;
+    larch_conv2d *conv = job->conv;
+    const conv_state *scratch = conv->scratch;
+    const uint32_t begin = larch_parallel_begin(job->n, task, job->n_tasks);
+    const uint32_t end = larch_parallel_begin(job->n, task + 1, job->n_tasks);
+    float *wgrad = conv_wgrad_target(conv, task);
+    if (scratch->direct != NULL) {
+        const conv_direct_grad grad = {.dy = job->dy};
+        conv_direct_backward(scratch->direct, job->x, &grad, wgrad, job->dx, begin, end, 0,
+                             larch_parallel_scratch(task));
+        return;
+    }
     const int kk = (int)(conv->c_in * conv->k * conv->k);
     const int hw_out = (int)(conv->h_out * conv->w_out);
     const int c_out = (int)conv->c_out;
     const size_t x_size = (size_t)conv->c_in * conv->h * conv->w;
     const size_t y_size = (size_t)conv->c_out * hw_out;
-    const size_t wcount = weight_count(conv);
     float *col = scratch->col_count > 0 ? scratch->col + task * scratch->col_count : NULL;
-    float *wgrad = conv->weight_grad;
-    if (task > 0) {
-        wgrad = scratch->wgrad_part + (task - 1) * wcount;
-        memset(wgrad, 0, wcount * sizeof(float));
-    }
 
-    uint32_t end = larch_parallel_begin(job->n, task + 1, job->n_tasks);
-    for (uint32_t i = larch_parallel_begin(job->n, task, job->n_tasks); i < end; i++) {
+    for (uint32_t i = begin; i < end; i++) {
         const float *xi = job->x + i * x_size;
         const float *dyi = job->dy + i * y_size;
         const float *b = xi;
@@ -295,14 +374,12 @@ static void backward_task(void *arg, uint32_t task)
 void larch_conv2d_backward(larch_conv2d *conv, const float *x, const float *dy, float *dx,
                            uint32_t n)
 {
-    struct conv_job job = {conv, x, dy, NULL, dx, n, task_count(conv, n)};
+    conv_state *scratch = conv->scratch;
+    if (scratch->direct != NULL && dx != NULL)
+        conv_direct_pack_weights(scratch->direct, conv->weight, 1);
+    struct conv_job job = {conv, x, dy, NULL, dx, n, conv_task_count(conv, n)};
     larch_parallel_run(job.n_tasks, backward_task, &job);
-
-    /* Reduce in task order so a given thread count always gives the same sums. */
-    const struct conv_scratch *scratch = conv->scratch;
-    const size_t wcount = weight_count(conv);
-    for (uint32_t t = 1; t < job.n_tasks; t++)
-        larch_tensor_add(conv->weight_grad, scratch->wgrad_part + (t - 1) * wcount, wcount);
+    conv_wgrad_reduce(conv, job.n_tasks);
 }
 
 uint64_t larch_conv2d_flops(const larch_conv2d *conv)

@@ -238,7 +238,7 @@ static void backward_wide(const larch_avgpool *pool, const float *dy, float *dx,
 
 /* Separable: each output row sums its window's input rows into v (whole-row adds), then takes
  * the window means along v. */
-void larch_avgpool_forward(const larch_avgpool *pool, const float *x, float *y, uint32_t n)
+static void avgpool_forward_serial(const larch_avgpool *pool, const float *x, float *y, uint32_t n)
 {
     if (pool->w > ROW_MAX) {
         forward_wide(pool, x, y, n);
@@ -265,7 +265,8 @@ void larch_avgpool_forward(const larch_avgpool *pool, const float *x, float *y, 
 
 /* The transpose of the forward pass: each dy row, divided by its cells, spreads along the row
  * (unpool_row) and is added into the window's input rows. */
-void larch_avgpool_backward(const larch_avgpool *pool, const float *dy, float *dx, uint32_t n)
+static void avgpool_backward_serial(const larch_avgpool *pool, const float *dy, float *dx,
+                                    uint32_t n)
 {
     const size_t planes = (size_t)n * pool->c;
     memset(dx, 0, planes * pool->h * pool->w * sizeof(float));
@@ -294,6 +295,51 @@ void larch_avgpool_backward(const larch_avgpool *pool, const float *dy, float *d
                 larch_tensor_add(dxp + (size_t)iy * w, g, w);
         }
     }
+}
+
+/* The pooling passes split the batch across the thread pool, image by image. */
+struct pool_job {
+    const larch_avgpool *pool;
+    const float *in;
+    float *out;
+    uint32_t n, n_tasks;
+    int backward;
+};
+
+static void pool_task(void *arg, uint32_t task)
+{
+    const struct pool_job *job = arg;
+    const larch_avgpool *pool = job->pool;
+    const uint32_t begin = larch_parallel_begin(job->n, task, job->n_tasks);
+    const uint32_t end = larch_parallel_begin(job->n, task + 1, job->n_tasks);
+    const size_t in_img = (size_t)pool->c * pool->h * pool->w;
+    const size_t out_img = (size_t)pool->c * pool->h_out * pool->w_out;
+    if (job->backward)
+        avgpool_backward_serial(pool, job->in + begin * out_img, job->out + begin * in_img,
+                                end - begin);
+    else
+        avgpool_forward_serial(pool, job->in + begin * in_img, job->out + begin * out_img,
+                               end - begin);
+}
+
+static void pool_run(const larch_avgpool *pool, const float *in, float *out, uint32_t n,
+                     int backward)
+{
+    uint32_t tasks = (uint32_t)larch_nn_threads();
+    if (tasks > n)
+        tasks = n;
+    struct pool_job job = {pool, in, out, n, tasks ? tasks : 1, backward};
+    larch_parallel_run(job.n_tasks, pool_task, &job);
+}
+
+void larch_avgpool_forward(const larch_avgpool *pool, const float *x, float *y, uint32_t n)
+{
+    pool_run(pool, x, y, n, 0);
+}
+
+void larch_avgpool_backward(const larch_avgpool *pool, const float *dy, float *dx, uint32_t n)
+{
+    pool_run(pool, dy, dx, n, 1);
 }
 
 void larch_global_avgpool_forward(const float *x, float *y, uint32_t n, uint32_t c, uint32_t hw)

@@ -3,6 +3,7 @@
 #ifndef LARCH_SDK_PARALLEL_H
 #define LARCH_SDK_PARALLEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* One task of a parallel run; task is in [0, n_tasks). */
@@ -14,6 +15,15 @@ typedef void (*larch_parallel_fn)(void *ctx, uint32_t task);
  * depends on which thread ran a task. Calls from several threads are serialised; fn must not
  * call larch_parallel_run itself. */
 void larch_parallel_run(uint32_t n_tasks, larch_parallel_fn fn, void *ctx);
+
+/* Per-task scratch shared by every primitive of this copy of the SDK (runs never overlap, so
+ * one arena per task suffices however many layers a network has). larch_parallel_reserve grows
+ * the arena to at least `floats` floats for each of tasks 0..n_tasks-1; call it when building a
+ * layer, never from inside a task. Returns 0, or -1 when out of memory (the arena is then
+ * unchanged). larch_parallel_scratch(task) is 64-byte aligned and valid until the next reserve;
+ * only a task of a run (or the sole caller of a 1-task run) may use it. */
+int larch_parallel_reserve(uint32_t n_tasks, size_t floats);
+float *larch_parallel_scratch(uint32_t task);
 
 /* Makes OpenBLAS single-threaded (once per process): the primitives split batches themselves. */
 void larch_parallel_blas_single(void);

@@ -4,6 +4,10 @@
 #include <string.h>
 
 #include "larch/nn.h"
+#include "parallel.h"
+
+/* Below this many floats a split costs more than it saves. */
+#define PARALLEL_MIN 65536
 
 float *larch_tensor_alloc(size_t count)
 {
@@ -36,4 +40,35 @@ void larch_tensor_add(float *y, const float *x, size_t count)
     }
     for (; i < count; i++)
         y[i] += x[i];
+}
+
+struct add_job {
+    float *y;
+    const float *x;
+    size_t count;
+    uint32_t n_tasks;
+};
+
+static void add_task(void *arg, uint32_t task)
+{
+    const struct add_job *job = arg;
+    /* Whole 64-byte lines per task: no line is written by two threads. */
+    const size_t lines = (job->count + 15) / 16;
+    const size_t begin = lines * task / job->n_tasks * 16;
+    size_t end = lines * (task + 1) / job->n_tasks * 16;
+    if (end > job->count)
+        end = job->count;
+    if (begin < end)
+        larch_tensor_add(job->y + begin, job->x + begin, end - begin);
+}
+
+void larch_tensor_add_parallel(float *y, const float *x, size_t count)
+{
+    uint32_t tasks = (uint32_t)larch_nn_threads();
+    if (tasks <= 1 || count < PARALLEL_MIN) {
+        larch_tensor_add(y, x, count);
+        return;
+    }
+    struct add_job job = {y, x, count, tasks};
+    larch_parallel_run(tasks, add_task, &job);
 }

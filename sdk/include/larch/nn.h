@@ -26,6 +26,10 @@ float *larch_tensor_alloc(size_t count);
 void larch_tensor_free(float *data);
 /* y[i] += x[i] */
 void larch_tensor_add(float *y, const float *x, size_t count);
+/* The same, split across the thread pool (see larch_nn_set_threads) when count is large: for the
+ * batch tensors a network sums. Call it from the thread that drives the layers, never from
+ * inside a layer's own work. */
+void larch_tensor_add_parallel(float *y, const float *x, size_t count);
 
 /* ---- threads ----
  * How many threads the primitives split a batch across (1 = the calling thread only), clamped to
@@ -35,7 +39,11 @@ void larch_tensor_add(float *y, const float *x, size_t count);
  * which larch_nn_set_threads sets and a copy that never called it reads (default 1). The
  * primitives keep OpenBLAS single-threaded. Results are identical run to run for a given count;
  * different counts differ only in the rounding of the weight-gradient sums. Returns the value in
- * force. */
+ * force.
+ *
+ * On CPUs with AVX-512 the convolutions of common shapes ("same" convolutions at stride 1, and
+ * stride 2 on even sizes) run on direct kernels without im2col; setting the environment variable
+ * LARCH_NN_GENERIC=1 before building a layer makes it use im2col + sgemm instead. */
 int larch_nn_set_threads(int threads);
 int larch_nn_threads(void);
 
@@ -134,7 +142,7 @@ double larch_softmax_xent(const float *logits, const uint8_t *labels, uint32_t n
 typedef struct larch_relu_conv_bn {
     larch_conv2d conv;
     larch_batchnorm bn;
-    float *relu_out; /* private: [max_batch, c_in, h, w] */
+    float *relu_out; /* private: ReLU(x) [max_batch, c_in, h, w] where it runs unfused, else NULL */
     float *conv_out; /* private: [max_batch, c_out, h_out, w_out] */
 } larch_relu_conv_bn;
 
@@ -150,6 +158,38 @@ void larch_relu_conv_bn_backward(larch_relu_conv_bn *rcb, const float *x, const 
 /* Writes its 3 parameters (conv weight; bn gamma, beta with LARCH_PARAM_NO_DECAY) into out[0..2];
  * returns 3. */
 uint32_t larch_relu_conv_bn_params(larch_relu_conv_bn *rcb, larch_param *out);
+
+/* ---- conv (k, stride, pad (k-1)/2) -> batch norm, with optional ReLUs, as one fused layer ----
+ * The convolution and the batch norm run image by image across the thread pool with the batch
+ * statistics reduced in image order (so they do not depend on the thread count); xhat is
+ * recomputed from the saved convolution output instead of stored. */
+enum {
+    LARCH_CONV_BN_RELU_IN = 1u << 0, /* ReLU on the input, before the convolution */
+    LARCH_CONV_BN_RELU_OUT = 1u << 1 /* ReLU on the output, after the batch norm */
+};
+
+typedef struct larch_conv_bn {
+    larch_conv2d conv;
+    larch_batchnorm bn;
+    uint32_t flags;
+    float *conv_out; /* private: [max_batch, c_out, h_out, w_out] */
+    float *relu_out; /* private: ReLU(x) where the layer runs unfused, else NULL */
+} larch_conv_bn;
+
+int larch_conv_bn_init(larch_conv_bn *cb, uint32_t c_in, uint32_t c_out, uint32_t k,
+                       uint32_t stride, uint32_t h, uint32_t w, uint32_t max_batch, uint32_t flags,
+                       larch_rng *rng, larch_error *err);
+void larch_conv_bn_release(larch_conv_bn *cb);
+/* y must not alias x. */
+void larch_conv_bn_forward(larch_conv_bn *cb, const float *x, float *y, uint32_t n, int training);
+/* After a training forward of the same x: y is that forward's output (read only with
+ * LARCH_CONV_BN_RELU_OUT, may then not be NULL), dy is not modified, dx (may be NULL) must not
+ * alias x, y or dy. */
+void larch_conv_bn_backward(larch_conv_bn *cb, const float *x, const float *y, const float *dy,
+                            float *dx, uint32_t n);
+/* Writes its 3 parameters (conv weight; bn gamma, beta with LARCH_PARAM_NO_DECAY) into out[0..2];
+ * returns 3. */
+uint32_t larch_conv_bn_params(larch_conv_bn *cb, larch_param *out);
 
 #ifdef __cplusplus
 }
