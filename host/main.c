@@ -228,7 +228,7 @@ static int cmd_run(int argc, char **argv)
     signal(SIGTERM, on_signal);
     host_run_options opts = {.output_path = output,
                              .quiet = quiet,
-                             .log_level = LARCH_LOG_INFO,
+                             .log_level = quiet ? LARCH_LOG_WARN : LARCH_LOG_INFO,
                              .stop = &stop_requested};
     rc = host_run_experiment(&cfg, &reg, &opts, &err);
     int status = 0;
