@@ -78,8 +78,7 @@ Test(loader, newer_minor_loads)
 {
     host_plugin p;
     larch_error err = {0};
-    cr_assert_eq(host_plugin_load(FIXTURE("fx_new_minor"), &p, &err), LARCH_OK, "%s",
-                 err.message);
+    cr_assert_eq(host_plugin_load(FIXTURE("fx_new_minor"), &p, &err), LARCH_OK, "%s", err.message);
     cr_expect_str_eq(p.id, "fx-new-minor");
     cr_expect_eq(p.abi_minor, LARCH_ABI_MINOR + 1);
     cr_expect_gt(p.desc->abi.struct_size, sizeof(larch_plugin));

@@ -225,7 +225,8 @@ typedef void (*k1_fn)(const k1_job *j, uint32_t m0, uint32_t v0);
 K1_ROW(1)
 K1_ROW(2)
 K1_ROW(3)
-K1_ROW(4) K1_ROW(5) K1_ROW(6) K1_ROW(7) K1_ROW(8)
+K1_ROW(4)
+K1_ROW(5) K1_ROW(6) K1_ROW(7) K1_ROW(8)
 #define K1_ENTRY(MR)                                                                               \
     {                                                                                              \
         k1_##MR##_1, k1_##MR##_2, k1_##MR##_3                                                      \
@@ -419,7 +420,8 @@ typedef void (*k2_fn)(const k2_job *j, uint32_t m0, uint32_t k0);
 K2_ROW(1)
 K2_ROW(2)
 K2_ROW(3)
-K2_ROW(4) K2_ROW(5) K2_ROW(6)
+K2_ROW(4)
+K2_ROW(5) K2_ROW(6)
 #define K2_ENTRY(MR)                                                                               \
     {                                                                                              \
         k2_##MR##_1, k2_##MR##_2, k2_##MR##_3, k2_##MR##_4                                         \

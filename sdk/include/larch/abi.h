@@ -19,7 +19,8 @@ extern "C" {
 /* The build key pins what plugin and host must agree on beyond the struct layout: the float
  * type of tensors and their memory layout. */
 #define LARCH_LAYOUT_NCHW 1u
-#define LARCH_MAKE_BUILD_KEY(float_bits, layout) (((uint32_t)(float_bits) << 8) | (uint32_t)(layout))
+#define LARCH_MAKE_BUILD_KEY(float_bits, layout)                                                   \
+    (((uint32_t)(float_bits) << 8) | (uint32_t)(layout))
 #define LARCH_BUILD_KEY LARCH_MAKE_BUILD_KEY(32, LARCH_LAYOUT_NCHW)
 
 /* Token-pasted so a plugin built for another major has another symbol name altogether. */
@@ -41,7 +42,7 @@ typedef struct larch_abi_header {
 /* Fills a header with this SDK's version; use it in a descriptor's initialiser. */
 #define LARCH_ABI_HEADER_INIT                                                                      \
     {                                                                                              \
-        LARCH_PLUGIN_MAGIC, LARCH_ABI_MAJOR, LARCH_ABI_MINOR, (uint32_t)sizeof(larch_plugin),     \
+        LARCH_PLUGIN_MAGIC, LARCH_ABI_MAJOR, LARCH_ABI_MINOR, (uint32_t)sizeof(larch_plugin),      \
             LARCH_BUILD_KEY                                                                        \
     }
 
