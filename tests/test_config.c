@@ -645,7 +645,7 @@ Test(config, replay_example_loads)
                               0, &err);
     cr_assert_eq(rc, LARCH_OK, "%s", err.message);
     cr_expect_eq(cfg.evaluator_table, 1);
-    cr_expect_str_eq(cfg.table_path, LARCH_TEST_SOURCE_DIR "/examples/../nb201-fmnist.h5");
+    cr_expect_str_eq(cfg.table_path, LARCH_TEST_SOURCE_DIR "/examples/../benchmarks/nb201-fmnist.h5");
     cr_expect_eq(cfg.trials, 0);
     cr_expect_gt(cfg.budget_seconds, 0);
     host_config_release(&cfg);
