@@ -549,6 +549,35 @@ static int table_path(host_config *cfg, config_t *lc, larch_error *err)
     return LARCH_OK;
 }
 
+/* The plugin a strategy name runs: strategies.<name>.plugin when given (a variant), else the name
+ * itself. */
+static int read_strategy_plugin(config_t *lc, const char *name, char *plugin, larch_error *err)
+{
+    char own[HOST_NAME_SIZE]; /* name may sit beside plugin in one host_config */
+    copy_string(own, sizeof own, name);
+    name = own;
+    config_setting_t *group = config_lookup(lc, "strategies");
+    config_setting_t *s =
+        group && config_setting_is_group(group) ? config_setting_get_member(group, name) : NULL;
+    s = s && config_setting_is_group(s) ? config_setting_get_member(s, "plugin") : NULL;
+    if (!s) {
+        copy_string(plugin, HOST_NAME_SIZE, name);
+        return LARCH_OK;
+    }
+    const char *id = config_setting_get_string(s);
+    if (!id)
+        return setting_error(err, LARCH_ETYPE, s,
+                             "expected a string (a strategy plugin id), got %s",
+                             host_config_type_name(s));
+    if (!id[0])
+        return setting_error(err, LARCH_ERANGE, s, "expected a strategy plugin id, got \"\"");
+    if (strlen(id) >= HOST_NAME_SIZE)
+        return setting_error(err, LARCH_ERANGE, s, "expected an id of at most %d bytes",
+                             HOST_NAME_SIZE - 1);
+    copy_string(plugin, HOST_NAME_SIZE, id);
+    return LARCH_OK;
+}
+
 static int fill(host_config *cfg, config_t *lc, larch_error *err)
 {
     copy_string(cfg->name, sizeof cfg->name, get_string(lc, K_NAME));
@@ -563,6 +592,11 @@ static int fill(host_config *cfg, config_t *lc, larch_error *err)
         for (uint32_t i = 0; i < cfg->n_strategies; i++)
             copy_string(cfg->strategies[i], HOST_NAME_SIZE,
                         config_setting_get_string_elem(list, (int)i));
+    }
+    for (uint32_t i = 0; i < cfg->n_strategies; i++) {
+        int rc = read_strategy_plugin(lc, cfg->strategies[i], cfg->strategy_plugins[i], err);
+        if (rc != LARCH_OK)
+            return rc;
     }
 
     cfg->trials = (uint32_t)get_int(lc, K_TRIALS);

@@ -31,7 +31,10 @@ typedef struct host_config {
     uint64_t seed;
     uint32_t seeds; /* runs per strategy */
     uint32_t n_strategies;
-    char strategies[HOST_MAX_STRATEGIES][HOST_NAME_SIZE]; /* plugin ids */
+    /* Strategy names; a name is its plugin's id unless strategies.<name>.plugin names another
+     * (a variant: "rl-table" running plugin "rl" with its own parameters). */
+    char strategies[HOST_MAX_STRATEGIES][HOST_NAME_SIZE];
+    char strategy_plugins[HOST_MAX_STRATEGIES][HOST_NAME_SIZE]; /* the plugin id of each */
 
     /* budget: a run ends at whichever bound it reaches first (at least one is set) */
     uint32_t trials;       /* per run; 0 = no limit (then budget_seconds > 0) */

@@ -239,6 +239,14 @@ host_params *host_params_new(host_config *cfg, const char *group, const char *id
     if (s && config_setting_is_group(s))
         s = config_setting_get_member(s, id);
     p->group = s && config_setting_is_group(s) ? s : NULL;
+    /* strategies.<name>.plugin is the host's (the plugin a variant runs), not the plugin's. */
+    config_setting_t *plugin = p->group && group && !strcmp(group, "strategies")
+                                   ? config_setting_get_member(p->group, "plugin")
+                                   : NULL;
+    if (plugin && !mark_used(p, plugin)) {
+        host_params_free(p);
+        return NULL;
+    }
     return p;
 }
 

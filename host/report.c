@@ -43,7 +43,8 @@ typedef struct strategy_row {
     double trials_to_target, seconds_to_target; /* means over the runs that reached */
     summary auc_trials, auc_seconds;            /* over the started runs */
     double *final_scores;                       /* with_best values, for the U test */
-    host_stats_mwu mwu;
+    double *final_regrets;                      /* the same runs' val regrets (replays) */
+    host_stats_mwu mwu, mwu_regret;             /* the U tests of both against the reference */
     int is_reference;
 } strategy_row;
 
@@ -457,6 +458,15 @@ static void aggregate(report *rep)
     }
 }
 
+/* The runs' values of pick (over the runs with a best) in a new array; NULL when out of memory. */
+static double *collect_copy(report *rep, const strategy_row *s, run_value pick)
+{
+    double *values = malloc((s->runs ? s->runs : 1) * sizeof *values);
+    if (values)
+        memcpy(values, rep->scratch, collect(rep, s, has_best, pick) * sizeof *values);
+    return values;
+}
+
 /* Chooses the reference strategy and tests every other one against it. */
 static int compare_to_reference(report *rep, const char *wanted, larch_error *err)
 {
@@ -483,17 +493,21 @@ static int compare_to_reference(report *rep, const char *wanted, larch_error *er
     ref->is_reference = 1;
     for (uint32_t i = 0; i < rep->n_strategies; i++) {
         strategy_row *s = &rep->strategies[i];
-        s->final_scores = malloc((s->runs ? s->runs : 1) * sizeof *s->final_scores);
-        if (!s->final_scores)
+        if (!(s->final_scores = collect_copy(rep, s, pick_score)) ||
+            !(s->final_regrets = collect_copy(rep, s, pick_regret_val)))
             return larch_error_set(err, LARCH_ENOMEM, "%s: out of memory", rep->path);
-        size_t n = collect(rep, s, has_best, pick_score);
-        memcpy(s->final_scores, rep->scratch, n * sizeof *s->final_scores);
     }
+    const host_stats_mwu none = {.u = NAN, .p = NAN, .exact = 0};
     for (uint32_t i = 0; i < rep->n_strategies; i++) {
         strategy_row *s = &rep->strategies[i];
-        s->mwu = s->is_reference ? (host_stats_mwu){.u = NAN, .p = NAN, .exact = 0}
-                                 : host_stats_mann_whitney(s->final_scores, s->with_best,
-                                                           ref->final_scores, ref->with_best);
+        s->mwu = s->mwu_regret = none;
+        if (s->is_reference)
+            continue;
+        s->mwu = host_stats_mann_whitney(s->final_scores, s->with_best, ref->final_scores,
+                                         ref->with_best);
+        if (replayed(rep))
+            s->mwu_regret = host_stats_mann_whitney(s->final_regrets, s->with_best,
+                                                    ref->final_regrets, ref->with_best);
     }
     return LARCH_OK;
 }
@@ -579,13 +593,26 @@ static int score_differs(const report *rep)
     return 0;
 }
 
+/* A U test's p-value cell: "(reference)", "-" when untested, "~" marks the normal approximation. */
+static void format_p(char *dst, const strategy_row *s, const host_stats_mwu *mwu)
+{
+    if (s->is_reference)
+        snprintf(dst, CELL_SIZE, "(reference)");
+    else if (isnan(mwu->p))
+        snprintf(dst, CELL_SIZE, "-");
+    else
+        snprintf(dst, CELL_SIZE, "%.3g%s", mwu->p, mwu->exact ? "" : " ~");
+}
+
 static int print_final_table(const report *rep, FILE *out, int markdown)
 {
     int with_score = score_differs(rep), with_regret = replayed(rep);
-    size_t cols = 8 + (size_t)with_score + 2 * (size_t)with_regret;
+    size_t cols = 8 + (size_t)with_score + 3 * (size_t)with_regret;
     cell_table t;
     if (table_init(&t, rep->n_strategies + 1, cols) != LARCH_OK)
         return LARCH_ENOMEM;
+    char p_head[CELL_SIZE];
+    snprintf(p_head, sizeof p_head, "p regret vs %.30s", rep->reference ? rep->reference->id : "-");
     const char *heads[] = {"strategy",
                            "runs",
                            "trials",
@@ -596,7 +623,8 @@ static int print_final_table(const report *rep, FILE *out, int markdown)
                            "test % of best",
                            "median",
                            "true test %",
-                           "regret val % / test %"};
+                           "regret val % / test %",
+                           p_head};
     for (size_t h = 0, c = 0; h < sizeof heads / sizeof heads[0]; h++)
         if ((h != 4 || with_score) && (h < 9 || with_regret))
             snprintf(cell(&t, 0, c++), CELL_SIZE, "%s", heads[h]);
@@ -620,6 +648,8 @@ static int print_final_table(const report *rep, FILE *out, int markdown)
         else if (with_regret)
             snprintf(cell(&t, r, c++), CELL_SIZE, "%.2f / %.2f", 100 * s->regret_val.mean,
                      100 * s->regret_test.mean);
+        if (with_regret)
+            format_p(cell(&t, r, c++), s, &s->mwu_regret);
     }
     table_print(&t, out, markdown);
     free(t.cells);
@@ -649,12 +679,7 @@ static int print_efficiency_table(const report *rep, FILE *out, int markdown)
         format_number(cell(&t, r, 4), "%.4f", s->auc_trials.mean);
         format_number(cell(&t, r, 5), "%.4f", s->auc_seconds.mean);
         format_number(cell(&t, r, 6), "%.1f", s->mwu.u);
-        if (s->is_reference)
-            snprintf(cell(&t, r, 7), CELL_SIZE, "(reference)");
-        else if (isnan(s->mwu.p))
-            snprintf(cell(&t, r, 7), CELL_SIZE, "-");
-        else
-            snprintf(cell(&t, r, 7), CELL_SIZE, "%.3g%s", s->mwu.p, s->mwu.exact ? "" : " ~");
+        format_p(cell(&t, r, 7), s, &s->mwu);
     }
     table_print(&t, out, markdown);
     free(t.cells);
@@ -686,9 +711,9 @@ static void print_header(const report *rep, FILE *out, int markdown)
                 rep->target_is_default ? "the median of the runs' final best scores" : "--target");
     if (rep->reference && rep->n_strategies > 1)
         fprintf(out,
-                "%sp: two-sided Mann-Whitney U test of the final best scores against '%s'"
+                "%sp: two-sided Mann-Whitney U test of the final best scores%s against '%s'"
                 " (~ normal approximation)\n",
-                bullet, rep->reference->id);
+                bullet, replayed(rep) ? " (and of the val regrets)" : "", rep->reference->id);
     if (replayed(rep)) {
         fprintf(out, "%stable best (replayed benchmark): val %.2f%%, test %.2f%%\n", bullet,
                 100 * rep->table_best_val, 100 * rep->table_best_test);
@@ -816,6 +841,8 @@ static size_t strategy_fields(const report *rep, const strategy_row *s, field *f
     NUM("mwu_u", s->mwu.u);
     NUM("mwu_p", s->mwu.p);
     NUM("mwu_exact", s->is_reference || isnan(s->mwu.p) ? NAN : s->mwu.exact);
+    NUM("mwu_regret_u", s->mwu_regret.u);
+    NUM("mwu_regret_p", s->mwu_regret.p);
 #undef INT
 #undef NUM
     return n;
@@ -976,8 +1003,10 @@ static void report_release(report *rep)
         free(rep->runs[r].best);
         free(rep->runs[r].seconds);
     }
-    for (uint32_t i = 0; rep->strategies && i < rep->n_strategies; i++)
+    for (uint32_t i = 0; rep->strategies && i < rep->n_strategies; i++) {
         free(rep->strategies[i].final_scores);
+        free(rep->strategies[i].final_regrets);
+    }
     free(rep->runs);
     free(rep->strategies);
     free(rep->scratch);

@@ -90,13 +90,13 @@ static const host_plugin *find_plugin(const host_registry *reg, uint32_t kind, c
  * config gives was read, so a typo is an error and not a silently ignored setting. */
 static int create_strategy(experiment *x, run *r, uint64_t seed, larch_error *err)
 {
-    r->params = host_params_new(x->cfg, "strategies", r->plugin->id, x->opts->log_level);
+    r->params = host_params_new(x->cfg, "strategies", r->info.strategy, x->opts->log_level);
     if (!r->params)
         return larch_error_set(err, LARCH_ENOMEM, "out of memory creating plugin parameters");
     int rc = r->vt->create(host_params_host(r->params), &x->space, seed, &r->self, err);
     if (rc != LARCH_OK) {
         r->self = NULL;
-        return larch_error_prefix(err, "strategy '%s' (%s): ", r->plugin->id, r->plugin->path);
+        return larch_error_prefix(err, "strategy '%s' (%s): ", r->info.strategy, r->plugin->path);
     }
     return host_params_check_unused(r->params, err);
 }
@@ -136,13 +136,17 @@ static int prepare(experiment *x, const host_registry *reg, run **runs_out, uint
                                        "%s: experiment.strategies lists '%s' twice", cfg->path,
                                        cfg->strategies[s]);
             }
+        const char *name = cfg->strategies[s];
         const host_plugin *p =
-            find_plugin(reg, LARCH_PLUGIN_STRATEGY, cfg->strategies[s], "strategy", err);
+            find_plugin(reg, LARCH_PLUGIN_STRATEGY, cfg->strategy_plugins[s], "strategy", err);
         if (!p) {
             free(runs);
+            if (strcmp(name, cfg->strategy_plugins[s]))
+                larch_error_prefix(err, "%s: strategies.%s.plugin: ", cfg->path, name);
             return err->status;
         }
         run probe = {.plugin = p, .vt = p->desc->strategy};
+        snprintf(probe.info.strategy, sizeof probe.info.strategy, "%s", name);
         rc = create_strategy(x, &probe, 0, err);
         destroy_strategy(&probe);
         if (rc != LARCH_OK) {
@@ -156,8 +160,9 @@ static int prepare(experiment *x, const host_registry *reg, run **runs_out, uint
             r->vt = p->desc->strategy;
             r->best_score = -INFINITY;
             results_run_info *info = &r->info;
-            snprintf(info->name, sizeof info->name, "%.48s-s%u", p->id, k);
-            snprintf(info->strategy, sizeof info->strategy, "%s", p->id);
+            snprintf(info->name, sizeof info->name, "%.48s-s%u", name, k);
+            snprintf(info->strategy, sizeof info->strategy, "%s", name);
+            snprintf(info->plugin, sizeof info->plugin, "%s", p->id);
             snprintf(info->strategy_version, sizeof info->strategy_version, "%s", p->version);
             info->abi_major = p->abi_major;
             info->abi_minor = p->abi_minor;

@@ -121,6 +121,13 @@ static int read_run(results_file *f, hid_t runs, const char *name, larch_error *
                  : (snprintf(info.evaluator, sizeof info.evaluator, "train"), 0))
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read /%s/%s/%s", SCHEMA_RUNS, name,
                          SCHEMA_ATTR_EVALUATOR);
+    /* `plugin` came with strategy variants; before, the strategy was the plugin id. */
+    else if (H5Aexists(group, SCHEMA_ATTR_PLUGIN) > 0
+                 ? h5u_read_string_attr_to(group, SCHEMA_ATTR_PLUGIN, info.plugin,
+                                           sizeof info.plugin) < 0
+                 : (snprintf(info.plugin, sizeof info.plugin, "%s", info.strategy), 0))
+        rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read /%s/%s/%s", SCHEMA_RUNS, name,
+                         SCHEMA_ATTR_PLUGIN);
     else if (sscanf(abi, "%u.%u", &info.abi_major, &info.abi_minor) != 2)
         rc = larch_error_set(err, LARCH_EFORMAT, "%.*s: /%s/%s: %s '%s' is not MAJOR.MINOR",
                              SCHEMA_PATH_QUOTE, f->path, SCHEMA_RUNS, name, SCHEMA_ATTR_ABI_VERSION,

@@ -50,7 +50,8 @@ typedef struct results_trial {
 
 typedef struct results_run_info {
     char name[RESULTS_NAME_SIZE];             /* group name, e.g. "random-s0" */
-    char strategy[RESULTS_NAME_SIZE];         /* plugin id */
+    char strategy[RESULTS_NAME_SIZE];         /* the config's name for it, e.g. "rl-table" */
+    char plugin[RESULTS_NAME_SIZE];           /* the plugin id it runs; "" = strategy */
     char strategy_version[RESULTS_NAME_SIZE]; /* plugin's own version */
     uint32_t abi_major, abi_minor;            /* the plugin's ABI */
     uint64_t seed;

@@ -41,6 +41,7 @@
 #define SCHEMA_RUNS "runs"
 #define SCHEMA_ATTR_STRATEGY "strategy"
 #define SCHEMA_ATTR_STRATEGY_VERSION "strategy_version"
+#define SCHEMA_ATTR_PLUGIN "plugin"
 #define SCHEMA_ATTR_ABI_VERSION "abi_version"
 /* SCHEMA_ATTR_SEED is shared with the root. */
 #define SCHEMA_ATTR_SEED_INDEX "seed_index"

@@ -137,6 +137,8 @@ static int create_run(results_writer *w, hid_t runs, writer_run *r, const result
     int rc = -1;
     if (h5u_write_string_attr(group, SCHEMA_ATTR_STRATEGY, info->strategy) < 0 ||
         h5u_write_string_attr(group, SCHEMA_ATTR_STRATEGY_VERSION, info->strategy_version) < 0 ||
+        h5u_write_string_attr(group, SCHEMA_ATTR_PLUGIN,
+                              info->plugin[0] ? info->plugin : info->strategy) < 0 ||
         h5u_write_string_attr(group, SCHEMA_ATTR_ABI_VERSION, abi) < 0 ||
         h5u_write_u64_attr(group, SCHEMA_ATTR_SEED, info->seed) < 0 ||
         h5u_write_u32_attr(group, SCHEMA_ATTR_SEED_INDEX, info->seed_index) < 0 ||
@@ -209,6 +211,7 @@ static int check_info(const char *path, const results_experiment_info *info, lar
         const results_run_info *r = &info->runs[i];
         if (!terminated(r->name, sizeof r->name) || !terminated(r->strategy, sizeof r->strategy) ||
             !terminated(r->strategy_version, sizeof r->strategy_version) ||
+            !terminated(r->plugin, sizeof r->plugin) ||
             !terminated(r->evaluator, sizeof r->evaluator))
             return larch_error_set(err, LARCH_EINVAL, "%s: run %u: a name is not NUL-terminated",
                                    path, i);

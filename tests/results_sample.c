@@ -89,6 +89,8 @@ int main(int argc, char **argv)
         snprintf(runs[i].name, sizeof runs[i].name, "%s-s0", strategies[i]);
         snprintf(runs[i].strategy, sizeof runs[i].strategy, "%s", strategies[i]);
         snprintf(runs[i].strategy_version, sizeof runs[i].strategy_version, "1.%u.0", i);
+        /* "evolution" a variant of plugin "genetic"; "" writes the strategy name. */
+        snprintf(runs[i].plugin, sizeof runs[i].plugin, "%s", i ? "genetic" : "");
         runs[i].abi_major = 1;
         runs[i].abi_minor = 0;
         runs[i].seed = 1234 + i;

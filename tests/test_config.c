@@ -343,6 +343,39 @@ Test(config, array_override_in_brackets)
     host_config_release(&cfg);
 }
 
+Test(config, a_strategy_variant_names_its_plugin)
+{
+    const char *text = "experiment = { strategies = [\"rl\", \"rl-table\"]; };\n"
+                       "strategies = {\n"
+                       "  rl-table = { plugin = \"rl\"; policy = \"table\"; };\n"
+                       "};\n";
+    host_config cfg;
+    larch_error err;
+    cr_assert_eq(load_text(text, NULL, 0, &cfg, &err), LARCH_OK, "%s", err.message);
+    cr_assert_eq(cfg.n_strategies, 2);
+    cr_expect_str_eq(cfg.strategy_plugins[0], "rl", "a plain name is its plugin's id");
+    cr_expect_str_eq(cfg.strategies[1], "rl-table");
+    cr_expect_str_eq(cfg.strategy_plugins[1], "rl");
+    /* `plugin` is the host's key: the variant's plugin reading only `policy` is no typo. */
+    host_params *p = host_params_new(&cfg, "strategies", "rl-table", LARCH_LOG_ERROR);
+    cr_assert_not_null(p);
+    const larch_host *h = host_params_host(p);
+    const char *policy = NULL;
+    cr_assert_eq(h->get_string(h->ctx, "policy", "lstm", &policy, &err), LARCH_OK);
+    cr_expect_str_eq(policy, "table");
+    cr_expect_eq(host_params_check_unused(p, &err), LARCH_OK, "%s", err.message);
+    host_params_free(p);
+    host_config_release(&cfg);
+
+    expect_error(
+        "experiment = { strategies = [\"x\"]; };\nstrategies = {\n x = { plugin = 3; };\n};\n",
+        LARCH_ETYPE, 3,
+        "strategies.x.plugin: expected a string (a strategy plugin id), got an integer");
+    expect_error(
+        "experiment = { strategies = [\"x\"]; };\nstrategies = { x = { plugin = \"\"; }; };\n",
+        LARCH_ERANGE, 2, "strategies.x.plugin: expected a strategy plugin id, got \"\"");
+}
+
 Test(config, bad_overrides_name_the_argument)
 {
     expect_set_error("train.epochs=abc", LARCH_ETYPE,
@@ -645,7 +678,8 @@ Test(config, replay_example_loads)
                               0, &err);
     cr_assert_eq(rc, LARCH_OK, "%s", err.message);
     cr_expect_eq(cfg.evaluator_table, 1);
-    cr_expect_str_eq(cfg.table_path, LARCH_TEST_SOURCE_DIR "/examples/../benchmarks/nb201-fmnist.h5");
+    cr_expect_str_eq(cfg.table_path,
+                     LARCH_TEST_SOURCE_DIR "/examples/../benchmarks/nb201-fmnist.h5");
     cr_expect_eq(cfg.trials, 0);
     cr_expect_gt(cfg.budget_seconds, 0);
     host_config_release(&cfg);

@@ -25,7 +25,7 @@ def check_load(path, lr):
     for col in ["run_name", "trial", "run", "status", "cached", "score", "val_accuracy",
                 "test_accuracy", "params", "flops", "latency_ms", "train_seconds",
                 "cost_seconds", "started_s", "finished_s", "n_epochs", "arch", "train_loss",
-                "val_accuracy_curve", "strategy", "strategy_version", "seed", "seed_index",
+                "val_accuracy_curve", "strategy", "plugin", "strategy_version", "seed", "seed_index",
                 "charged_seconds", "evaluator"]:
         assert col in df.columns, col
     assert list(df["run_name"].unique()) == RUN_NAMES
@@ -38,6 +38,7 @@ def check_load(path, lr):
     diverged = df[df["status"] == "DIVERGED"]
     assert len(diverged) == N_RUNS and diverged["score"].isna().all()
     assert list(df["strategy"].unique()) == ["random", "evolution"]
+    assert list(df["plugin"].unique()) == ["random", "genetic"]
     assert list(df["strategy_version"].unique()) == ["1.0.0", "1.1.0"]
     assert list(df["seed"].unique()) == [1234, 1235]
     assert (df["seed_index"] == 0).all()

@@ -19,6 +19,7 @@
 #include "report.h"
 #include "report_csv.h"
 #include "search.h"
+#include "stats.h"
 #include "synthetic_table.h"
 
 #define N_SEEDS 3
@@ -294,7 +295,9 @@ static int report_of(const char *name, host_report_format format, char **text, c
 typedef struct want_regret {
     double val, val_sd, test, test_sd, true_test;
     double observed_val, observed_test;
-    unsigned lucky; /* runs whose observed val beat their final best's mean */
+    unsigned lucky;    /* runs whose observed val beat their final best's mean */
+    double regrets[8]; /* each run's val regret from the means, for the U test */
+    size_t n;
 } want_regret;
 
 static double sample_sd(const double *x, size_t n)
@@ -342,6 +345,8 @@ static want_regret expected_regret(results_file *f, const char *strategy)
         w.val += val[i] / (double)k;
         w.test += test[i] / (double)k;
     }
+    memcpy(w.regrets, val, k * sizeof *val);
+    w.n = k;
     w.val_sd = sample_sd(val, k);
     w.test_sd = sample_sd(test, k);
     w.true_test /= (double)k;
@@ -367,10 +372,18 @@ Test(replay, report_regret_is_against_the_table_means)
     free(warnings);
     unsigned lucky = 0;
     const char *strategies[] = {"random", "grid"};
+    want_regret reference = expected_regret(f, "random");
+    cr_assert(isnan(csv_value(csv, "random", "mwu_regret_p")), "the reference is not tested");
     for (int i = 0; i < 2; i++) {
         const char *s = strategies[i];
         want_regret w = expected_regret(f, s);
         lucky += w.lucky;
+        if (i) { /* the U test of the regrets, not of the scores */
+            host_stats_mwu mwu =
+                host_stats_mann_whitney(w.regrets, w.n, reference.regrets, reference.n);
+            assert_close(csv_value(csv, s, "mwu_regret_u"), mwu.u, "U of the regrets", s);
+            assert_close(csv_value(csv, s, "mwu_regret_p"), mwu.p, "p of the regrets", s);
+        }
         assert_close(csv_value(csv, s, "regret_from_table"), 1, "regret_from_table", s);
         assert_close(csv_value(csv, s, "regret_val_mean"), w.val, "regret val", s);
         assert_close(csv_value(csv, s, "regret_val_sd"), w.val_sd, "regret val sd", s);
@@ -387,9 +400,12 @@ Test(replay, report_regret_is_against_the_table_means)
     char *text = NULL;
     cr_assert_eq(report_of("r.h5", HOST_REPORT_TEXT, &text, NULL, &err), LARCH_OK, "%s",
                  err.message);
-    const char *words[] = {"true test %", "regret val % / test %",
-                           "true test and regret: the table's means over its 3 seeds", "table.h5",
-                           "(the table's means over its seeds)"};
+    const char *words[] = {"true test %",
+                           "regret val % / test %",
+                           "true test and regret: the table's means over its 3 seeds",
+                           "table.h5",
+                           "(the table's means over its seeds)",
+                           "p regret vs random"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         cr_assert(strstr(text, words[i]), "text lacks '%s':\n%s", words[i], text);
     free(text);
@@ -487,6 +503,53 @@ Test(replay, long_runs_are_written_in_blocks)
     cr_assert_eq(n, 125);
     free(rows);
     results_file_close(f);
+}
+
+/* Two variants of one plugin side by side: each its own name, parameters and runs. */
+Test(replay, strategy_variants_run_one_plugin_with_their_own_parameters)
+{
+    const char *sets[] = {"experiment.strategies=[\"grid\", \"grid-sorted\"]",
+                          "strategies.grid-sorted.plugin=\"grid\"",
+                          "strategies.grid-sorted.shuffle=false", "budget.trials=10"};
+    larch_error err;
+    cr_assert_eq(run_config("variants.h5", sets, 4, &err), LARCH_OK, "%s", err.message);
+    results_file *f = open_results("variants.h5");
+    cr_assert_eq(results_file_n_runs(f), 6);
+    int shuffled_differs = 0;
+    for (uint32_t run = 0; run < 6; run++) {
+        const results_run_info *info = results_file_run(f, run);
+        int sorted = run >= 3;
+        cr_expect_str_eq(info->strategy, sorted ? "grid-sorted" : "grid");
+        cr_expect_str_eq(info->plugin, "grid");
+        char name[64];
+        snprintf(name, sizeof name, "%s-s%u", sorted ? "grid-sorted" : "grid", run % 3);
+        cr_expect_str_eq(info->name, name);
+        size_t n = 0;
+        results_trial *rows = read_run(f, run, &n);
+        cr_assert_eq(n, 10);
+        for (size_t i = 0; i < n; i++) {
+            if (sorted)
+                cr_expect_eq(unique_of(&rows[i]), i, "grid-sorted enumerates in index order");
+            else
+                shuffled_differs |= unique_of(&rows[i]) != i;
+        }
+        free(rows);
+    }
+    cr_expect(shuffled_differs, "grid (shuffle = true) must not enumerate in index order");
+    results_file_close(f);
+
+    /* A typo in a variant's group names the variant; an unknown plugin names the key. */
+    const char *typo[] = {"experiment.strategies=[\"grid-sorted\"]",
+                          "strategies.grid-sorted.plugin=\"grid\"",
+                          "strategies.grid-sorted.shufle=false"};
+    cr_assert_eq(run_config("typo.h5", typo, 3, &err), LARCH_ENOTFOUND);
+    cr_expect(
+        strstr(err.message, "unknown key 'strategies.grid-sorted.shufle' (grid-sorted reads: "),
+        "%s", err.message);
+    const char *missing[] = {"experiment.strategies=[\"fast\"]", "strategies.fast.plugin=\"nope\""};
+    cr_assert_eq(run_config("missing.h5", missing, 2, &err), LARCH_ENOTFOUND);
+    cr_expect(strstr(err.message, "strategies.fast.plugin: no strategy plugin with id 'nope'"),
+              "%s", err.message);
 }
 
 Test(replay, a_table_of_another_space_is_refused)

@@ -250,6 +250,8 @@ Test(results, round_trip)
         cr_assert_str_eq(ri->name, run_infos[run].name);
         cr_assert_str_eq(ri->strategy, run_infos[run].strategy);
         cr_assert_str_eq(ri->strategy_version, run_infos[run].strategy_version);
+        /* No plugin given: the strategy's name is its plugin's id. */
+        cr_assert_str_eq(ri->plugin, run_infos[run].strategy);
         cr_assert_eq(ri->abi_major, run_infos[run].abi_major);
         cr_assert_eq(ri->abi_minor, run_infos[run].abi_minor);
         cr_assert_eq(ri->seed, run_infos[run].seed);

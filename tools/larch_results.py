@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 SCHEMA_VERSION = 1  # the newest schema this module reads (RESULTS_SCHEMA_VERSION in C)
-RUN_COLUMNS = ["run_name", "strategy", "strategy_version", "seed", "seed_index", "evaluator"]
+RUN_COLUMNS = ["run_name", "strategy", "plugin", "strategy_version", "seed", "seed_index",
+               "evaluator"]
 
 
 def _open(path):
@@ -55,6 +56,8 @@ def _run_meta(group):
     return {
         "run_name": group.name.rsplit("/", 1)[-1],
         "strategy": _str(group.attrs["strategy"]),
+        # the plugin the strategy runs ("rl-table" runs "rl"); older files: the strategy itself
+        "plugin": _str(group.attrs.get("plugin", group.attrs["strategy"])),
         "strategy_version": _str(group.attrs["strategy_version"]),
         "seed": int(group.attrs["seed"]),
         "seed_index": int(group.attrs["seed_index"]),
@@ -85,8 +88,8 @@ def _trials(group):
 def load(path):
     """One row per trial of every run: the trials columns (arch as str, status as its enum name;
     cost_seconds is what the trial was charged, charged_seconds the run's running total), the
-    run's metadata (run_name, strategy, strategy_version, seed, seed_index, evaluator) and the
-    per-epoch curves train_loss / val_accuracy_curve as lists trimmed to n_epochs."""
+    run's metadata (run_name, strategy, plugin, strategy_version, seed, seed_index, evaluator)
+    and the per-epoch curves train_loss / val_accuracy_curve as lists trimmed to n_epochs."""
     with _open(path) as f:
         frames = []
         for group in _run_groups(f):
