@@ -411,3 +411,23 @@ Test(e2e, template_plugin_runs_beside_random)
                  2, "%s", output());
     cr_assert(strstr(output(), "mutations"), "%s", output());
 }
+
+/* The committed head-to-head config runs as shipped (fewer seeds and a smaller budget): every
+ * strategy and variant it names loads, replays the shipped table and reports. */
+Test(e2e, shipped_replay_config_runs_every_strategy)
+{
+    cr_assert_eq(larch("run '" LARCH_TEST_SOURCE_DIR "/examples/nb201-fmnist-replay.cfg' -o "
+                       "shipped.h5 --quiet --set experiment.seeds=2 --set budget.seconds=10"),
+                 0, "%s", output());
+    cr_assert_eq(larch("report shipped.h5"), 0, "%s", output());
+    const char *strategies[] = {"random", "rl", "rl-table", "evolution", "ga", "energy"};
+    for (size_t i = 0; i < sizeof strategies / sizeof strategies[0]; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "\n%s ", strategies[i]);
+        const char *at = strstr(output(), row);
+        unsigned runs = 0;
+        cr_expect(at && sscanf(at + strlen(row), "%u", &runs) == 1 && runs == 2,
+                  "no row '%s' with 2 runs in the report:\n%s", strategies[i], output());
+    }
+    cr_expect(strstr(output(), "p regret vs random"), "%s", output());
+}
