@@ -32,7 +32,8 @@ demo: build
 	./$(BUILD)/larch run examples/demo.cfg -o demo.h5 --force
 	./$(BUILD)/larch report demo.h5
 	./$(BUILD)/larch tabulate examples/demo-table.cfg -o demo-table.h5 --force
-	./$(BUILD)/larch run examples/demo-replay.cfg -o demo-replay.h5 --force --quiet
+	./$(BUILD)/larch run examples/nb201-fmnist-replay.cfg -o demo-replay.h5 --force --quiet \
+	    --set experiment.seeds=50
 	./$(BUILD)/larch report demo-replay.h5
 	/usr/bin/python3 tools/larch_plot.py demo-replay.h5 --out demo-plots
 

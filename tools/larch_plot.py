@@ -80,6 +80,20 @@ def mean_band(ax, x, rows, color, label):
     n = len(rows)
     ax.plot(x, mean, color=color, label=f"{label} ({n} run{'s' if n != 1 else ''})")
     ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.2, linewidth=0)
+    return mean - sd, mean + sd
+
+
+def zoom_past_start(ax, bands, fraction=0.1):
+    """Sets the y range to the bands past the first `fraction` of the x range: the steep start
+    of best-so-far curves would otherwise squeeze the differences at the end into a line."""
+    start = [len(lo) and int(len(lo) * fraction) for lo, _ in bands]
+    lows = [np.nanmin(lo[k:]) for (lo, _), k in zip(bands, start) if np.isfinite(lo[k:]).any()]
+    highs = [np.nanmax(hi[k:]) for (_, hi), k in zip(bands, start) if np.isfinite(hi[k:]).any()]
+    if lows and highs and max(highs) > min(lows):
+        margin = 0.05 * (max(highs) - min(lows))
+        ax.set_ylim(min(lows) - margin, max(highs) + margin)
+        return True
+    return False
 
 
 def no_data(ax, what):
@@ -91,6 +105,7 @@ def plot_vs_trials(ax, runs, colors, score_label):
     if horizon == 0:
         no_data(ax, "trials")
     x = np.arange(1, horizon + 1)
+    bands = []
     for strategy, rs in runs.items():
         rows = []
         for r in rs:
@@ -100,10 +115,11 @@ def plot_vs_trials(ax, runs, colors, score_label):
             rows.append(np.concatenate([r["best"],
                                         np.full(horizon - len(r["best"]), r["best"][-1])]))
         if rows:
-            mean_band(ax, x, rows, colors[strategy], strategy)
+            bands.append(mean_band(ax, x, rows, colors[strategy], strategy))
+    zoomed = zoom_past_start(ax, bands)
     ax.set_xlabel("trials")
     ax.set_ylabel(f"best-so-far {score_label}")
-    ax.set_title("best so far vs trials")
+    ax.set_title("best so far vs trials" + (" (y: past the first 10%)" if zoomed else ""))
 
 
 def plot_vs_seconds(ax, runs, colors, score_label):
@@ -112,6 +128,7 @@ def plot_vs_seconds(ax, runs, colors, score_label):
     if not t_end > 0:
         no_data(ax, "charged seconds")
     grid = np.linspace(0, t_end, 400) if t_end > 0 else np.array([])
+    bands = []
     for strategy, rs in runs.items():
         rows = []
         for r in rs:
@@ -121,10 +138,11 @@ def plot_vs_seconds(ax, runs, colors, score_label):
             idx = np.searchsorted(r["seconds"], grid, side="right") - 1
             rows.append(np.where(idx >= 0, r["best"][np.maximum(idx, 0)], np.nan))
         if rows:
-            mean_band(ax, grid, rows, colors[strategy], strategy)
+            bands.append(mean_band(ax, grid, rows, colors[strategy], strategy))
+    zoomed = zoom_past_start(ax, bands)
     ax.set_xlabel("charged training seconds")
     ax.set_ylabel(f"best-so-far {score_label}")
-    ax.set_title("best so far vs charged seconds")
+    ax.set_title("best so far vs charged seconds" + (" (y: past the first 10%)" if zoomed else ""))
 
 
 def plot_final(ax, runs, colors):
