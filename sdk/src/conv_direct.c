@@ -221,18 +221,21 @@ typedef void (*k1_fn)(const k1_job *j, uint32_t m0, uint32_t v0);
     {                                                                                              \
         k1_tile(j, m0, v0, MR, NV);                                                                \
     }
+/* Unformatted: clang-format misplaces lines after a macro call without a semicolon. */
+/* clang-format off */
 #define K1_ROW(MR) K1_DEF(MR, 1) K1_DEF(MR, 2) K1_DEF(MR, 3)
 K1_ROW(1)
 K1_ROW(2)
 K1_ROW(3)
 K1_ROW(4)
-K1_ROW(5) K1_ROW(6) K1_ROW(7) K1_ROW(8)
-#define K1_ENTRY(MR)                                                                               \
-    {                                                                                              \
-        k1_##MR##_1, k1_##MR##_2, k1_##MR##_3                                                      \
-    }
-    static const k1_fn k1_fns[K1_MR][K1_NV] = {K1_ENTRY(1), K1_ENTRY(2), K1_ENTRY(3), K1_ENTRY(4),
-                                               K1_ENTRY(5), K1_ENTRY(6), K1_ENTRY(7), K1_ENTRY(8)};
+K1_ROW(5)
+K1_ROW(6)
+K1_ROW(7)
+K1_ROW(8)
+#define K1_ENTRY(MR) {k1_##MR##_1, k1_##MR##_2, k1_##MR##_3}
+static const k1_fn k1_fns[K1_MR][K1_NV] = {K1_ENTRY(1), K1_ENTRY(2), K1_ENTRY(3), K1_ENTRY(4),
+                                           K1_ENTRY(5), K1_ENTRY(6), K1_ENTRY(7), K1_ENTRY(8)};
+/* clang-format on */
 
 static TARGET void k1_run(const k1_job *j)
 {
@@ -416,18 +419,18 @@ typedef void (*k2_fn)(const k2_job *j, uint32_t m0, uint32_t k0);
     {                                                                                              \
         k2_tile(j, m0, k0, MR, KR, 0);                                                             \
     }
+/* clang-format off */
 #define K2_ROW(MR) K2_DEF(MR, 1) K2_DEF(MR, 2) K2_DEF(MR, 3) K2_DEF(MR, 4)
 K2_ROW(1)
 K2_ROW(2)
 K2_ROW(3)
 K2_ROW(4)
-K2_ROW(5) K2_ROW(6)
-#define K2_ENTRY(MR)                                                                               \
-    {                                                                                              \
-        k2_##MR##_1, k2_##MR##_2, k2_##MR##_3, k2_##MR##_4                                         \
-    }
-    static const k2_fn k2_all[K2_MR][K2_KR] = {K2_ENTRY(1), K2_ENTRY(2), K2_ENTRY(3),
-                                               K2_ENTRY(4), K2_ENTRY(5), K2_ENTRY(6)};
+K2_ROW(5)
+K2_ROW(6)
+#define K2_ENTRY(MR) {k2_##MR##_1, k2_##MR##_2, k2_##MR##_3, k2_##MR##_4}
+static const k2_fn k2_all[K2_MR][K2_KR] = {K2_ENTRY(1), K2_ENTRY(2), K2_ENTRY(3),
+                                           K2_ENTRY(4), K2_ENTRY(5), K2_ENTRY(6)};
+/* clang-format on */
 
 static TARGET void k2_run(const k2_job *j)
 {

@@ -26,8 +26,8 @@ typedef struct larch_op_info {
 
 typedef struct larch_layer_shape {
     uint32_t c_in, c_out;
-    uint32_t stride; /* 1 or 2 */
-    uint32_t h, w;   /* input height and width */
+    uint32_t stride;    /* 1 or 2 */
+    uint32_t h, w;      /* input height and width */
     uint32_t max_batch; /* forward/backward never see more images than this */
 } larch_layer_shape;
 
@@ -75,8 +75,8 @@ typedef struct larch_opset_vtable {
     uint32_t struct_size;
     uint32_t n_ops;
     const larch_op_info *ops;
-    int (*layer_new)(uint32_t op, const larch_layer_shape *shape, larch_rng *rng,
-                     larch_layer **out, larch_error *err);
+    int (*layer_new)(uint32_t op, const larch_layer_shape *shape, larch_rng *rng, larch_layer **out,
+                     larch_error *err);
 } larch_opset_vtable;
 
 #ifdef __cplusplus
