@@ -22,10 +22,12 @@ static const char usage_text[] =
     "usage: larch <command> [options]\n"
     "\n"
     "commands:\n"
-    "  run CONFIG [-o FILE] [--force] [--set KEY=VALUE]... [--plugin-path DIRS] [--quiet]\n"
+    "  run CONFIG [-o FILE] [--force | --resume] [--set KEY=VALUE]... [--plugin-path DIRS]\n"
+    "      [--quiet]\n"
     "      run the experiment CONFIG describes (strategies x seeds) into an HDF5 file\n"
     "      (default: <experiment.name>.h5); --set overrides any config key, e.g.\n"
-    "      --set train.epochs=2 --set experiment.strategies=random,grid\n"
+    "      --set train.epochs=2 --set experiment.strategies=random,grid; --resume continues\n"
+    "      an interrupted or killed experiment in FILE from its strategies' checkpoints\n"
     "  report FILE [--format text|csv|json|markdown] [--reference STRATEGY] [--target SCORE]\n"
     "      compare the strategies of an experiment file: final best accuracy, regret, trials\n"
     "      and seconds to a target, area under the best-so-far curve, Mann-Whitney U p-values\n"
@@ -159,7 +161,7 @@ static int cmd_report(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     const char *config_path = NULL, *output = NULL, *extra = NULL;
-    int force = 0, quiet = 0;
+    int force = 0, resume = 0, quiet = 0;
     const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
     size_t n_overrides = 0;
     if (!overrides)
@@ -175,6 +177,8 @@ static int cmd_run(int argc, char **argv)
             extra = argv[++i];
         else if (!strcmp(a, "--force"))
             force = 1;
+        else if (!strcmp(a, "--resume"))
+            resume = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
             quiet = 1;
         else if (a[0] == '-' && a[1]) {
@@ -191,6 +195,10 @@ static int cmd_run(int argc, char **argv)
         free(overrides);
         return usage_error("%s", "run: expected a CONFIG file");
     }
+    if (force && resume) {
+        free(overrides);
+        return usage_error("%s", "run: --force and --resume exclude each other");
+    }
 
     host_config cfg;
     larch_error err = {0};
@@ -205,10 +213,16 @@ static int cmd_run(int argc, char **argv)
         snprintf(default_output, sizeof default_output, "%s.h5", cfg.name);
         output = default_output;
     }
-    if (!force && access(output, F_OK) == 0) {
+    if (!force && !resume && access(output, F_OK) == 0) {
         fprintf(stderr,
-                "larch: %s already exists; use --force to overwrite it or -o to choose another "
-                "file\n",
+                "larch: %s already exists; use --resume to continue it, --force to overwrite it "
+                "or -o to choose another file\n",
+                output);
+        host_config_release(&cfg);
+        return EXIT_USAGE;
+    }
+    if (resume && access(output, F_OK) != 0) {
+        fprintf(stderr, "larch: %s does not exist: nothing to resume (run without --resume)\n",
                 output);
         host_config_release(&cfg);
         return EXIT_USAGE;
@@ -227,6 +241,7 @@ static int cmd_run(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     host_run_options opts = {.output_path = output,
+                             .resume = resume,
                              .quiet = quiet,
                              .log_level = quiet ? LARCH_LOG_WARN : LARCH_LOG_INFO,
                              .stop = &stop_requested};

@@ -1,5 +1,6 @@
 #include "search.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "cache.h"
 #include "evaluate.h"
 #include "progress.h"
+#include "resume.h"
 
 static const char *const trial_status_names[] = {"OK", "DIVERGED", "FAILED", "TIMEOUT"};
 
@@ -178,7 +180,10 @@ static int prepare(experiment *x, const host_registry *reg, run **runs_out, uint
     return LARCH_OK;
 }
 
-static int open_results(experiment *x, run *runs, uint32_t n_runs, larch_error *err)
+/* Creates the results file; when resuming (prior), writes a fresh copy of what the file held
+ * beside it and puts it in its place (rename: the file is whole at every moment). */
+static int open_results(experiment *x, run *runs, uint32_t n_runs, const host_prior *prior,
+                        larch_error *err)
 {
     results_run_info *infos = calloc(n_runs, sizeof *infos);
     if (!infos)
@@ -209,8 +214,26 @@ static int open_results(experiment *x, run *runs, uint32_t n_runs, larch_error *
         info.table_best_val_accuracy = x->evaluator.best_val_accuracy;
         info.table_best_test_accuracy = x->evaluator.best_test_accuracy;
     }
-    int rc = results_writer_create(x->opts->output_path, &info, &x->writer, err);
+    const char *path = x->opts->output_path;
+    char fresh[PATH_MAX];
+    if (prior && snprintf(fresh, sizeof fresh, "%s.resuming", path) >= (int)sizeof fresh) {
+        free(infos);
+        return larch_error_set(err, LARCH_ERANGE, "%s: path too long", path);
+    }
+    int rc = results_writer_create(prior ? fresh : path, &info, &x->writer, err);
     free(infos);
+    if (rc != LARCH_OK || !prior)
+        return rc;
+    rc = host_prior_write(prior, x->writer, err);
+    if (rc == LARCH_OK && rename(fresh, path) != 0)
+        rc = larch_error_set(err, LARCH_EIO, "cannot replace %s by %s: %s", path, fresh,
+                             strerror(errno));
+    if (rc != LARCH_OK) {
+        larch_error close_err = {0};
+        results_writer_close(x->writer, &close_err);
+        x->writer = NULL;
+        remove(fresh);
+    }
     return rc;
 }
 
@@ -225,7 +248,7 @@ static int save_checkpoint(experiment *x, run *r, larch_error *err)
                            plugin_err.message);
         return LARCH_OK;
     }
-    int rc = results_writer_save_checkpoint(x->writer, r->index, bytes, size, err);
+    int rc = results_writer_save_checkpoint(x->writer, r->index, bytes, size, r->trials, err);
     free(bytes); /* allocated by the host's alloc (calloc) on the plugin's behalf */
     return rc;
 }
@@ -314,6 +337,79 @@ static int record(experiment *x, run *r, const results_trial *row, const larch_a
     return LARCH_OK;
 }
 
+/* What a strategy is told of a recorded trial. */
+static larch_result result_of_row(const results_trial *row)
+{
+    return (larch_result){.struct_size = sizeof(larch_result),
+                          .status = row->status,
+                          .score = row->status == LARCH_TRIAL_OK ? row->score : -INFINITY,
+                          .val_accuracy = row->val_accuracy,
+                          .params = row->params,
+                          .flops = row->flops,
+                          .latency_ms = row->latency_ms,
+                          .cost_seconds = row->cost_seconds};
+}
+
+/* The run's state after its recorded trials: the strategy's from its checkpoint, then told
+ * again the trials recorded after it (it must propose each of them again: strategies are
+ * deterministic), and the host's (proposal counts, charged seconds, best). Without a usable
+ * checkpoint every recorded trial is told again from a fresh strategy. A strategy that strays
+ * from the record is a plugin error (LARCH_EPLUGIN in plugin_err); running out of memory sets
+ * *fatal (err). */
+static int restore_run(experiment *x, run *r, const host_prior_run *p, larch_error *plugin_err,
+                       int *fatal, larch_error *err)
+{
+    uint64_t from = 0;
+    if (p->checkpoint_size && p->checkpoint_trials <= p->n) {
+        larch_error load_err = {0};
+        if (r->vt->load(r->self, p->checkpoint, p->checkpoint_size, &load_err) == LARCH_OK)
+            from = p->checkpoint_trials;
+        else
+            host_progress_note(&x->progress,
+                               "warning: %s: checkpoint refused (%s); telling its %zu trials "
+                               "again instead",
+                               r->info.name, load_err.message, p->n);
+    }
+    host_progress_note(&x->progress,
+                       "%s: resuming after %zu trials (strategy checkpoint after %llu)",
+                       r->info.name, p->n, (unsigned long long)from);
+    for (size_t i = 0; i < p->n; i++) {
+        const results_trial *row = &p->rows[i];
+        uint64_t before = 0;
+        if (host_arch_counts_add(&r->proposed, &p->archs[i], larch_arch_hash(&p->archs[i]),
+                                 &before) != LARCH_OK) {
+            *fatal = 1;
+            return larch_error_set(err, LARCH_ENOMEM, "%s: out of memory counting proposals",
+                                   r->info.name);
+        }
+        r->charged_seconds = row->charged_seconds;
+        r->free_streak = row->cost_seconds > 0 ? 0 : r->free_streak + 1;
+        r->trials = i + 1;
+        if (row->status == LARCH_TRIAL_OK && row->score > r->best_score) {
+            r->best_score = row->score;
+            memcpy(r->best_arch, row->arch, sizeof row->arch);
+        }
+        if (i < from)
+            continue;
+        larch_arch arch;
+        memset(&arch, 0, sizeof arch);
+        int asked = r->vt->ask(r->self, &arch, plugin_err);
+        char text[LARCH_ARCH_STRING_SIZE];
+        if (asked != LARCH_ASK_OK || !larch_arch_equal(&arch, &p->archs[i]))
+            return larch_error_set(
+                plugin_err, LARCH_EPLUGIN,
+                "resume: told the trials before trial %zu again, the strategy "
+                "proposed %s, not the recorded %s (is it deterministic?)",
+                i, asked == LARCH_ASK_OK ? larch_arch_to_string(&arch, text) : "nothing",
+                row->arch);
+        larch_result result = result_of_row(row);
+        int rc = r->vt->tell(r->self, &arch, &result, plugin_err);
+        if (rc != LARCH_OK)
+            return rc;
+    }
+    return LARCH_OK;
+}
+
 static int budget_left(const experiment *x, const run *r, uint64_t t)
 {
     const host_config *cfg = x->cfg;
@@ -325,9 +421,11 @@ static int budget_left(const experiment *x, const run *r, uint64_t t)
     return 1;
 }
 
-/* One run; returns LARCH_OK, LARCH_EPLUGIN (the strategy failed: run ABORTED) or a fatal error
- * (writing results, out of memory). */
-static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
+/* One run, continuing after the trials of prior when given (--resume); returns LARCH_OK,
+ * LARCH_EPLUGIN (the strategy failed: run ABORTED) or a fatal error (writing results, out of
+ * memory). */
+static int execute_run(experiment *x, run *r, uint32_t n_runs, const host_prior_run *prior,
+                       larch_error *err)
 {
     int rc = results_writer_set_run_state(x->writer, r->index, RESULTS_RUN_RUNNING, err);
     if (rc != LARCH_OK)
@@ -336,7 +434,13 @@ static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
     results_run_state end_state = RESULTS_RUN_FINISHED;
     const host_config *cfg = x->cfg;
     rc = create_strategy(x, r, r->info.seed, &plugin_err);
-    for (uint64_t t = 0; rc == LARCH_OK && budget_left(x, r, t); t++) {
+    if (rc == LARCH_OK && prior) {
+        int fatal = 0;
+        rc = restore_run(x, r, prior, &plugin_err, &fatal, err);
+        if (fatal)
+            return rc;
+    }
+    for (uint64_t t = r->trials; rc == LARCH_OK && budget_left(x, r, t); t++) {
         if (x->opts->stop && *x->opts->stop) {
             end_state = RESULTS_RUN_ABORTED;
             host_progress_note(&x->progress, "%s: interrupted after %llu trials", r->info.name,
@@ -407,14 +511,7 @@ static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
             memcpy(r->best_arch, row.arch, sizeof row.arch);
         }
 
-        larch_result result = {.struct_size = sizeof result,
-                               .status = m.status,
-                               .score = row.status == LARCH_TRIAL_OK ? row.score : -INFINITY,
-                               .val_accuracy = m.val_accuracy,
-                               .params = m.params,
-                               .flops = m.flops,
-                               .latency_ms = m.latency_ms,
-                               .cost_seconds = row.cost_seconds};
+        larch_result result = result_of_row(&row);
         rc = r->vt->tell(r->self, &arch, &result, &plugin_err);
         if (rc != LARCH_OK)
             break;
@@ -465,6 +562,35 @@ static int execute_run(experiment *x, run *r, uint32_t n_runs, larch_error *err)
     return rc == LARCH_OK ? LARCH_OK : LARCH_EPLUGIN;
 }
 
+/* Puts the evaluated trials of a run read from the file into the evaluation cache, as the
+ * uninterrupted experiment had them when the next run started (training only). */
+static int fill_cache(experiment *x, const host_prior_run *p, uint32_t width, larch_error *err)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const results_trial *row = &p->rows[i];
+        if ((row->status != LARCH_TRIAL_OK && row->status != LARCH_TRIAL_DIVERGED) ||
+            host_cache_find(&x->cache, &p->archs[i]))
+            continue;
+        trainer_outcome o;
+        memset(&o, 0, sizeof o);
+        o.status = row->status;
+        o.val_accuracy = row->val_accuracy;
+        o.test_accuracy = row->test_accuracy;
+        o.epochs_run = row->n_epochs < TRAINER_MAX_EPOCHS ? row->n_epochs : TRAINER_MAX_EPOCHS;
+        for (uint32_t e = 0; e < o.epochs_run && e < width; e++) {
+            o.train_loss[e] = p->train_loss[i * width + e];
+            o.val_accuracy_curve[e] = p->val_curve[i * width + e];
+        }
+        o.params = row->params;
+        o.flops = row->flops;
+        o.latency_ms = row->latency_ms;
+        o.train_seconds = row->train_seconds;
+        if (host_cache_insert(&x->cache, &p->archs[i], &o) != LARCH_OK)
+            return larch_error_set(err, LARCH_ENOMEM, "out of memory for the evaluation cache");
+    }
+    return LARCH_OK;
+}
+
 /* "20 trials", "3600 s of training" or "20 trials or 3600 s of training, whichever first". */
 static void describe_budget(const host_config *cfg, char *buf, size_t size)
 {
@@ -492,6 +618,20 @@ int host_run_experiment(host_config *cfg, const host_registry *reg, const host_r
         return rc;
 
     x.replay = cfg->evaluator_table;
+    host_prior prior = {0};
+    if (opts->resume) {
+        results_run_info *infos = calloc(n_runs, sizeof *infos);
+        if (!infos) {
+            rc = larch_error_set(err, LARCH_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (uint32_t i = 0; i < n_runs; i++)
+            infos[i] = runs[i].info;
+        rc = host_prior_load(opts->output_path, cfg, infos, n_runs, &prior, err);
+        free(infos);
+        if (rc != LARCH_OK)
+            goto out;
+    }
     host_progress_init(&x.progress, stderr, (uint64_t)n_runs * cfg->trials, opts->quiet);
     char budget[128];
     describe_budget(cfg, budget, sizeof budget);
@@ -526,14 +666,21 @@ int host_run_experiment(host_config *cfg, const host_registry *reg, const host_r
                            larch_space_size(&x.space), x.evaluator.data.train.n,
                            x.evaluator.data.val.n, x.evaluator.data.test.n, opts->output_path);
     }
-    rc = open_results(&x, runs, n_runs, err);
+    rc = open_results(&x, runs, n_runs, opts->resume ? &prior : NULL, err);
     if (rc != LARCH_OK)
         goto out;
 
-    x.started_s = host_now_s();
+    /* A resumed experiment's clock goes on from its latest recorded trial. */
+    x.started_s = host_now_s() - prior.elapsed_s;
     int failed_runs = 0;
     for (uint32_t i = 0; i < n_runs; i++) {
-        rc = execute_run(&x, &runs[i], n_runs, err);
+        const host_prior_run *before = prior.runs ? &prior.runs[i] : NULL;
+        if (before && !x.replay && (rc = fill_cache(&x, before, prior.width, err)) != LARCH_OK)
+            break;
+        if (before && before->state == RESULTS_RUN_FINISHED)
+            continue; /* kept as it is */
+        rc = execute_run(&x, &runs[i], n_runs,
+                         before && before->state != RESULTS_RUN_PENDING ? before : NULL, err);
         if (rc == LARCH_EPLUGIN) {
             failed_runs++;
             rc = LARCH_OK;
@@ -559,6 +706,7 @@ out:
     }
     host_evaluator_release(&x.evaluator);
     host_cache_release(&x.cache);
+    host_prior_release(&prior);
     free(x.block);
     for (uint32_t i = 0; i < n_runs; i++) {
         destroy_strategy(&runs[i]);

@@ -12,6 +12,9 @@
 
 typedef struct host_run_options {
     const char *output_path;
+    /* Continue the experiment in output_path (written by this config): finished runs are kept,
+     * an interrupted run continues from its strategy's checkpoint, the rest run. */
+    int resume;
     int quiet;     /* no per-trial progress */
     int log_level; /* larch_log_level for plugin messages */
     /* Set asynchronously (SIGINT/SIGTERM): the current trial finishes, the run is marked

@@ -2,13 +2,17 @@
 #include "h5util.h"
 
 #include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "schema.h"
+
+extern char **environ;
 
 void h5u_close_id(hid_t *id, herr_t (*close_fn)(hid_t), int *failed)
 {
@@ -43,6 +47,27 @@ hid_t h5u_open_read(const char *path, int *swmr, int *rc, larch_error *err)
         *rc = larch_error_set(err, LARCH_EIO, "%.*s: cannot open as HDF5 (%s)", SCHEMA_PATH_QUOTE,
                               path, detail);
     return H5I_INVALID_HID;
+}
+
+hid_t h5u_open_rdwr_clearing(const char *path, hid_t fapl)
+{
+    hid_t props = H5Pcopy(fapl == H5P_DEFAULT ? H5P_FILE_ACCESS_DEFAULT : fapl);
+    if (props < 0)
+        return H5I_INVALID_HID;
+    hid_t file = H5I_INVALID_HID;
+    hbool_t clear = 1;
+    if (H5Pexist(props, "clear_status_flags") > 0 &&
+        H5Pset(props, "clear_status_flags", &clear) >= 0)
+        file = H5Fopen(path, H5F_ACC_RDWR, props);
+    H5Pclose(props);
+    if (file >= 0)
+        return file;
+    char *argv[] = {"h5clear", "-s", (char *)path, NULL};
+    pid_t pid;
+    int status;
+    if (posix_spawnp(&pid, "h5clear", NULL, NULL, argv, environ) == 0)
+        waitpid(pid, &status, 0);
+    return H5Fopen(path, H5F_ACC_RDWR, fapl);
 }
 
 int h5u_close_writer(hid_t file, const char *path, int (*destroy)(void *obj), void *obj,

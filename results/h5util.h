@@ -27,6 +27,12 @@ void h5u_close_id(hid_t *id, herr_t (*close_fn)(hid_t), int *failed);
  * schema_quiet_begin/end. */
 hid_t h5u_open_read(const char *path, int *swmr, int *rc, larch_error *err);
 
+/* Opens path read-write with the file-access properties fapl (H5P_DEFAULT allowed) after clearing
+ * the superblock's "open for write" flags a killed SWMR writer left, as `h5clear -s` does:
+ * through the library's own file-access property when it has one, else by running h5clear.
+ * Returns the file or H5I_INVALID_HID (HDF5's error stack says why). */
+hid_t h5u_open_rdwr_clearing(const char *path, hid_t fapl);
+
 /* The close of a writer (results_writer, table_writer): flushes file, then destroy(obj), which
  * closes every handle of obj (file included) and frees obj (path included); returns its
  * nonzero on a failed close. Returns the first error: LARCH_EIO "<path>: cannot flush" or

@@ -285,6 +285,14 @@ static hid_t open_run_dataset(results_file *f, uint32_t run, const char *name, l
     return ds;
 }
 
+/* Whether /runs/<run>/<name> exists (run checked by the caller's open_run_dataset). */
+static int has_run_dataset(const results_file *f, uint32_t run, const char *name)
+{
+    char where[2 * RESULTS_NAME_SIZE + 16];
+    snprintf(where, sizeof where, "%s/%s/%s", SCHEMA_RUNS, f->runs[run].name, name);
+    return H5Lexists(f->file, where, H5P_DEFAULT) > 0;
+}
+
 int results_file_read_trials(results_file *f, uint32_t run, results_trial **rows, size_t *n_rows,
                              larch_error *err)
 {
@@ -355,7 +363,7 @@ int results_file_read_run_state(results_file *f, uint32_t run, results_run_state
 }
 
 int results_file_read_checkpoint(results_file *f, uint32_t run, void **bytes, size_t *size,
-                                 larch_error *err)
+                                 uint64_t *trials, larch_error *err)
 {
     if (!bytes || !size)
         return larch_error_set(err, LARCH_EINVAL, "results_file_read_checkpoint: NULL argument");
@@ -384,6 +392,16 @@ int results_file_read_checkpoint(results_file *f, uint32_t run, void **bytes, si
     else if (valid && h5u_read_rows(ds, 0, valid, 0, H5T_NATIVE_UINT8, buf) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read /%s/%s/%s", SCHEMA_RUNS,
                          f->runs[run].name, SCHEMA_CHECKPOINT);
+    uint64_t told = RESULTS_UNKNOWN_TRIALS;
+    if (rc == LARCH_OK && trials && has_run_dataset(f, run, SCHEMA_CHECKPOINT_TRIALS)) {
+        hid_t told_ds = open_run_dataset(f, run, SCHEMA_CHECKPOINT_TRIALS, err);
+        if (told_ds < 0 ||
+            H5Dread(told_ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &told) < 0)
+            rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read /%s/%s/%s", SCHEMA_RUNS,
+                             f->runs[run].name, SCHEMA_CHECKPOINT_TRIALS);
+        if (told_ds >= 0)
+            H5Dclose(told_ds);
+    }
     if (ds >= 0)
         H5Dclose(ds);
     if (size_ds >= 0)
@@ -393,14 +411,16 @@ int results_file_read_checkpoint(results_file *f, uint32_t run, void **bytes, si
         free(buf);
         return rc;
     }
+    if (trials)
+        *trials = told;
     *bytes = buf;
     *size = (size_t)valid;
     return LARCH_OK;
 }
 
 /* Reads row `trial` of a [rows x width] dataset of the run into out. */
-static int read_run_row(results_file *f, uint32_t run, const char *name, uint64_t trial,
-                        hsize_t width, hid_t mem_type, void *out, larch_error *err)
+static int read_run_rows(results_file *f, uint32_t run, const char *name, uint64_t trial,
+                         uint64_t n, hsize_t width, hid_t mem_type, void *out, larch_error *err)
 {
     schema_quiet quiet;
     schema_quiet_begin(&quiet);
@@ -412,11 +432,11 @@ static int read_run_row(results_file *f, uint32_t run, const char *name, uint64_
     else if (h5u_dataset_dims(ds, 2, dims) < 0 || dims[1] != width)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "/%s/%s/%s is not %llu wide", SCHEMA_RUNS,
                          f->runs[run].name, name, (unsigned long long)width);
-    else if (trial >= dims[0])
+    else if (trial + n > dims[0])
         rc = larch_error_set(err, LARCH_ERANGE, "%.*s: /%s/%s/%s has no row %llu (%llu rows)",
                              SCHEMA_PATH_QUOTE, f->path, SCHEMA_RUNS, f->runs[run].name, name,
-                             (unsigned long long)trial, (unsigned long long)dims[0]);
-    else if (h5u_read_rows(ds, trial, 1, width, mem_type, out) < 0)
+                             (unsigned long long)(trial + n - 1), (unsigned long long)dims[0]);
+    else if (n && h5u_read_rows(ds, trial, n, width, mem_type, out) < 0)
         rc = schema_fail(err, LARCH_EFORMAT, f->path, "cannot read row %llu of /%s/%s/%s",
                          (unsigned long long)trial, SCHEMA_RUNS, f->runs[run].name, name);
     if (ds >= 0)
@@ -433,7 +453,7 @@ int results_file_read_arch(results_file *f, uint32_t run, uint64_t trial, larch_
     larch_arch a;
     memset(&a, 0, sizeof a);
     a.n = f->space.n_decisions;
-    int rc = read_run_row(f, run, SCHEMA_ARCH, trial, a.n, H5T_NATIVE_UINT8, a.choice, err);
+    int rc = read_run_rows(f, run, SCHEMA_ARCH, trial, 1, a.n, H5T_NATIVE_UINT8, a.choice, err);
     if (rc != LARCH_OK)
         return rc;
     for (uint32_t d = 0; d < a.n; d++)
@@ -465,11 +485,30 @@ int results_file_read_curves(results_file *f, uint32_t run, uint64_t trial, floa
     for (int i = 0; rc == LARCH_OK && i < 2; i++) {
         if (!outs[i])
             continue;
-        rc = read_run_row(f, run, names[i], trial, width, H5T_NATIVE_FLOAT, row, err);
+        rc = read_run_rows(f, run, names[i], trial, 1, width, H5T_NATIVE_FLOAT, row, err);
         if (rc == LARCH_OK && f->max_epochs)
             memcpy(outs[i], row, f->max_epochs * sizeof *row);
     }
     free(row);
+    return rc;
+}
+
+uint32_t results_file_curve_width(const results_file *f)
+{
+    return f && f->max_epochs ? f->max_epochs : 1;
+}
+
+int results_file_read_curve_rows(results_file *f, uint32_t run, uint64_t first, uint64_t n,
+                                 float *train_loss, float *val_curve, larch_error *err)
+{
+    if (!f || !train_loss || !val_curve)
+        return larch_error_set(err, LARCH_EINVAL, "results_file_read_curve_rows: NULL argument");
+    hsize_t width = results_file_curve_width(f);
+    int rc = read_run_rows(f, run, SCHEMA_TRAIN_LOSS, first, n, width, H5T_NATIVE_FLOAT, train_loss,
+                           err);
+    if (rc == LARCH_OK)
+        rc = read_run_rows(f, run, SCHEMA_VAL_CURVE, first, n, width, H5T_NATIVE_FLOAT, val_curve,
+                           err);
     return rc;
 }
 

@@ -113,11 +113,12 @@ int results_writer_append_block(results_writer *w, uint32_t run, const results_t
 int results_writer_set_run_state(results_writer *w, uint32_t run, results_run_state state,
                                  larch_error *err);
 
-/* Replaces the run's latest strategy checkpoint (bytes may be NULL when size is 0) and flushes.
- * Crash-safe in three flushed steps (size := 0, bytes, size := n): after a kill -9 a reader
- * sees the old checkpoint, no checkpoint (size 0), or the new one; never a torn one. */
+/* Replaces the run's latest strategy checkpoint (bytes may be NULL when size is 0), taken after
+ * the strategy was told `trials` results, and flushes. Crash-safe in flushed steps (size := 0,
+ * bytes, trials, size := n): after a kill -9 a reader sees the old checkpoint, no checkpoint
+ * (size 0), or the new one; never a torn one. */
 int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *bytes, size_t size,
-                                   larch_error *err);
+                                   uint64_t trials, larch_error *err);
 
 /* Flushes and closes; w may be NULL and is freed in every case. Does not change run states.
  * Returns the first error met while closing. */
@@ -156,9 +157,11 @@ int results_file_read_trials(results_file *f, uint32_t run, results_trial **rows
 int results_file_read_run_state(results_file *f, uint32_t run, results_run_state *state,
                                 larch_error *err);
 /* The run's latest checkpoint; *bytes malloc'd, owned by the caller; *bytes NULL and *size 0
- * if none was saved. */
+ * if none was saved. *trials (if not NULL): the results its strategy had been told, or
+ * RESULTS_UNKNOWN_TRIALS in a file written before this was recorded. */
+#define RESULTS_UNKNOWN_TRIALS UINT64_MAX
 int results_file_read_checkpoint(results_file *f, uint32_t run, void **bytes, size_t *size,
-                                 larch_error *err);
+                                 uint64_t *trials, larch_error *err);
 /* The architecture stored for trial `trial` of the run (from the 2-D arch dataset, whose row
  * index is the trial id). LARCH_ERANGE if that row does not exist yet. */
 int results_file_read_arch(results_file *f, uint32_t run, uint64_t trial, larch_arch *arch,
@@ -168,6 +171,14 @@ int results_file_read_arch(results_file *f, uint32_t run, uint64_t trial, larch_
  * row does not exist yet. */
 int results_file_read_curves(results_file *f, uint32_t run, uint64_t trial, float *train_loss,
                              float *val_curve, larch_error *err);
+
+/* Floats per row of the curves datasets: max_epochs, or 1 when it is 0. */
+uint32_t results_file_curve_width(const results_file *f);
+/* Rows first .. first+n-1 of both curves datasets at once, as stored (NaN-padded rows of
+ * results_file_curve_width floats), into caller buffers of n such rows. LARCH_ERANGE if a row
+ * does not exist. */
+int results_file_read_curve_rows(results_file *f, uint32_t run, uint64_t first, uint64_t n,
+                                 float *train_loss, float *val_curve, larch_error *err);
 
 /* The numeric root attribute `name` converted to double (e.g. table_best_val_accuracy, present
  * only in some files). LARCH_ENOTFOUND when the file has no such attribute, LARCH_EFORMAT when it

@@ -55,6 +55,8 @@
 #define SCHEMA_RUN_STATE "run_state"
 #define SCHEMA_CHECKPOINT "checkpoint"
 #define SCHEMA_CHECKPOINT_SIZE "checkpoint_size"
+/* The trials the checkpoint's strategy had been told (absent in files before `--resume`). */
+#define SCHEMA_CHECKPOINT_TRIALS "checkpoint_trials"
 
 /* Rows per chunk of the appended datasets: ~20 KiB of trials, small enough that a live file
  * does not grow in big steps. */

@@ -5,11 +5,9 @@
 
 #include <errno.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include <hdf5.h>
@@ -30,8 +28,6 @@
 #define TABLE_PARAMS "params"
 #define TABLE_FLOPS "flops"
 #define TABLE_RESULTS "results"
-
-extern char **environ;
 
 /* A /results row in memory: row r = unique * n_seeds + seed. */
 typedef struct table_row {
@@ -295,28 +291,6 @@ int table_writer_create(const char *path, const table_info *info, table_writer *
     return rc;
 }
 
-/* Clears the superblock's "open for write" flags a killed writer left, as `h5clear -s` does:
- * through the library's own file-access property when it has one, else by running h5clear. */
-static hid_t open_clearing_flags(const char *path)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0)
-        return H5I_INVALID_HID;
-    hid_t file = H5I_INVALID_HID;
-    hbool_t clear = 1;
-    if (H5Pexist(fapl, "clear_status_flags") > 0 && H5Pset(fapl, "clear_status_flags", &clear) >= 0)
-        file = H5Fopen(path, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
-    if (file >= 0)
-        return file;
-    char *argv[] = {"h5clear", "-s", (char *)path, NULL};
-    pid_t pid;
-    int status;
-    if (posix_spawnp(&pid, "h5clear", NULL, NULL, argv, environ) == 0)
-        waitpid(pid, &status, 0);
-    return H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-}
-
 /* The first line where a and b differ, quoted into out. */
 static void first_difference(const char *a, const char *b, char *out, size_t size)
 {
@@ -474,7 +448,7 @@ int table_writer_resume(const char *path, const table_info *info, table_writer *
         rc = schema_fail(err, LARCH_EIO, path, "cannot set up HDF5 types");
     } else if (H5Fis_hdf5(path) <= 0) {
         rc = larch_error_set(err, LARCH_EFORMAT, "%.*s: not an HDF5 file", SCHEMA_PATH_QUOTE, path);
-    } else if ((w->file = open_clearing_flags(path)) < 0) {
+    } else if ((w->file = h5u_open_rdwr_clearing(path, H5P_DEFAULT)) < 0) {
         rc = schema_fail(err, LARCH_EIO, path, "cannot open for writing");
     } else if ((rc = check_same(w, info, err)) != LARCH_OK) {
         /* err says why */

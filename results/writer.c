@@ -13,7 +13,8 @@
 
 /* A run's datasets are open only while the run is being written (see open_run). */
 typedef struct writer_run {
-    hid_t trials, arch, train_loss, val_curve, run_state, checkpoint, checkpoint_size;
+    hid_t trials, arch, train_loss, val_curve, run_state, checkpoint, checkpoint_size,
+        checkpoint_trials;
     uint64_t n_trials;            /* rows of `trials` written */
     uint64_t checkpoint_capacity; /* current extent of `checkpoint` */
     char name[RESULTS_NAME_SIZE];
@@ -49,6 +50,7 @@ static int close_run(writer_run *r)
     h5u_close_id(&r->run_state, H5Dclose, &failed);
     h5u_close_id(&r->checkpoint, H5Dclose, &failed);
     h5u_close_id(&r->checkpoint_size, H5Dclose, &failed);
+    h5u_close_id(&r->checkpoint_trials, H5Dclose, &failed);
     return failed;
 }
 
@@ -185,7 +187,10 @@ static int create_run(results_writer *w, hid_t runs, writer_run *r, const result
         create_scalar(group, SCHEMA_CHECKPOINT_SIZE, H5T_STD_U64LE, H5T_NATIVE_UINT64, &zero_u64);
     if (r->checkpoint_size < 0)
         goto out;
-    memcpy(r->name, info->name, sizeof r->name);
+    r->checkpoint_trials =
+        create_scalar(group, SCHEMA_CHECKPOINT_TRIALS, H5T_STD_U64LE, H5T_NATIVE_UINT64, &zero_u64);
+    if (r->checkpoint_trials < 0)
+        goto out;
     rc = 0;
 out:
     if (H5Gclose(group) < 0)
@@ -228,18 +233,22 @@ static int check_info(const char *path, const results_experiment_info *info, lar
     return LARCH_OK;
 }
 
-int results_writer_create(const char *path, const results_experiment_info *info,
-                          results_writer **out, larch_error *err)
+/* A writer for info with nothing open yet (the file and the memory types are the caller's to
+ * set up); NULL with err set after a bad argument or out of memory. */
+static results_writer *writer_new(const char *path, const results_experiment_info *info,
+                                  const char *fn, larch_error *err)
 {
-    if (!path || !info || !out)
-        return larch_error_set(err, LARCH_EINVAL, "results_writer_create: NULL argument");
-    int rc = check_info(path, info, err);
-    if (rc != LARCH_OK)
-        return rc;
-
+    if (!path || !info) {
+        larch_error_set(err, LARCH_EINVAL, "%s: NULL argument", fn);
+        return NULL;
+    }
+    if (check_info(path, info, err) != LARCH_OK)
+        return NULL;
     results_writer *w = calloc(1, sizeof *w);
-    if (!w)
-        return larch_error_set(err, LARCH_ENOMEM, "%s: out of memory for the writer", path);
+    if (!w) {
+        larch_error_set(err, LARCH_ENOMEM, "%s: out of memory for the writer", path);
+        return NULL;
+    }
     w->file = w->trial_type = w->run_state_type = H5I_INVALID_HID;
     w->n_decisions = info->space->n_decisions;
     for (uint32_t d = 0; d < w->n_decisions; d++)
@@ -251,29 +260,52 @@ int results_writer_create(const char *path, const results_experiment_info *info,
     w->runs = calloc(info->n_runs, sizeof *w->runs);
     if (!w->path || !w->curve_row || !w->runs) {
         destroy(w);
-        return larch_error_set(err, LARCH_ENOMEM, "%s: out of memory for the writer", path);
+        larch_error_set(err, LARCH_ENOMEM, "%s: out of memory for the writer", path);
+        return NULL;
     }
     w->n_runs = info->n_runs;
     for (uint32_t i = 0; i < w->n_runs; i++) {
         writer_run *r = &w->runs[i];
         r->trials = r->arch = r->train_loss = r->val_curve = H5I_INVALID_HID;
-        r->run_state = r->checkpoint = r->checkpoint_size = H5I_INVALID_HID;
+        r->run_state = r->checkpoint = r->checkpoint_size = r->checkpoint_trials = H5I_INVALID_HID;
+        memcpy(r->name, info->runs[i].name, sizeof r->name);
     }
+    return w;
+}
 
+/* The file-access properties of a writer: the latest format (SWMR needs it) and evict on close
+ * (see open_run). */
+static hid_t writer_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && (H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
+                      H5Pset_evict_on_close(fapl, 1) < 0)) {
+        H5Pclose(fapl);
+        return H5I_INVALID_HID;
+    }
+    return fapl;
+}
+
+int results_writer_create(const char *path, const results_experiment_info *info,
+                          results_writer **out, larch_error *err)
+{
+    if (!out)
+        return larch_error_set(err, LARCH_EINVAL, "results_writer_create: NULL argument");
+    results_writer *w = writer_new(path, info, "results_writer_create", err);
+    if (!w)
+        return err->status;
+    int rc = LARCH_OK;
     schema_quiet quiet;
     schema_quiet_begin(&quiet);
     const char *what = NULL;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fapl = writer_fapl();
     hid_t trial_file_type = schema_trial_type(1);
     hid_t run_state_file_type = schema_run_state_type();
     hid_t runs = H5I_INVALID_HID;
     w->trial_type = schema_trial_type(0);
     w->run_state_type = schema_run_state_type();
-    /* Evict on close: a closed run's metadata leaves the cache (see open_run). */
     if (fapl < 0 || trial_file_type < 0 || run_state_file_type < 0 || w->trial_type < 0 ||
-        w->run_state_type < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
-        H5Pset_evict_on_close(fapl, 1) < 0) {
+        w->run_state_type < 0) {
         what = "cannot set up HDF5 types and properties";
         goto out;
     }
@@ -385,7 +417,8 @@ static int open_run(const results_writer *w, writer_run *r)
                 {&r->val_curve, SCHEMA_VAL_CURVE},
                 {&r->run_state, SCHEMA_RUN_STATE},
                 {&r->checkpoint, SCHEMA_CHECKPOINT},
-                {&r->checkpoint_size, SCHEMA_CHECKPOINT_SIZE}};
+                {&r->checkpoint_size, SCHEMA_CHECKPOINT_SIZE},
+                {&r->checkpoint_trials, SCHEMA_CHECKPOINT_TRIALS}};
     for (size_t i = 0; rc == 0 && i < sizeof sets / sizeof sets[0]; i++)
         if ((*sets[i].id = H5Dopen2(run, sets[i].name, H5P_DEFAULT)) < 0)
             rc = -1;
@@ -616,11 +649,11 @@ int results_writer_set_run_state(results_writer *w, uint32_t run, results_run_st
     return rc;
 }
 
-static int write_checkpoint_size(writer_run *r, uint64_t size)
+static int write_u64_scalar(hid_t ds, uint64_t value)
 {
-    if (H5Dwrite(r->checkpoint_size, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &size) < 0)
+    if (H5Dwrite(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0)
         return -1;
-    return flush_dataset(r->checkpoint_size);
+    return flush_dataset(ds);
 }
 
 static int write_checkpoint_bytes(writer_run *r, const void *bytes, hsize_t size)
@@ -636,7 +669,7 @@ static int write_checkpoint_bytes(writer_run *r, const void *bytes, hsize_t size
 }
 
 int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *bytes, size_t size,
-                                   larch_error *err)
+                                   uint64_t trials, larch_error *err)
 {
     int rc = check_run(w, run, "save_checkpoint", err);
     if (rc != LARCH_OK)
@@ -647,10 +680,12 @@ int results_writer_save_checkpoint(results_writer *w, uint32_t run, const void *
     writer_run *r = &w->runs[run];
     schema_quiet quiet;
     schema_quiet_begin(&quiet);
-    /* Size 0 first: the bytes are overwritten in place, and a reader must never take a mix of
-     * old and new bytes for a checkpoint. */
-    if (write_checkpoint_size(r, 0) < 0 || (size && write_checkpoint_bytes(r, bytes, size) < 0) ||
-        (size && write_checkpoint_size(r, size) < 0))
+    /* Size 0 first: the bytes (and their trial count) are overwritten in place, and a reader
+     * must never take a mix of old and new for a checkpoint. */
+    if (write_u64_scalar(r->checkpoint_size, 0) < 0 ||
+        (size && write_checkpoint_bytes(r, bytes, size) < 0) ||
+        write_u64_scalar(r->checkpoint_trials, trials) < 0 ||
+        (size && write_u64_scalar(r->checkpoint_size, size) < 0))
         rc = schema_fail(err, LARCH_EIO, w->path,
                          "cannot save the checkpoint of /runs/%s (%zu bytes)", r->name, size);
     schema_quiet_end(&quiet);

@@ -66,7 +66,7 @@ static int write_run(results_writer *w, uint32_t run, larch_error *err)
         if (rc == LARCH_OK) {
             char state[32];
             int len = snprintf(state, sizeof state, "state after %u", t + 1);
-            rc = results_writer_save_checkpoint(w, run, state, (size_t)len, err);
+            rc = results_writer_save_checkpoint(w, run, state, (size_t)len, 0, err);
         }
     }
     if (rc == LARCH_OK)

@@ -431,3 +431,63 @@ Test(e2e, shipped_replay_config_runs_every_strategy)
     }
     cr_expect(strstr(output(), "p regret vs random"), "%s", output());
 }
+
+/* kill -9 in the middle of a training run, then --resume: the experiment ends with the trials an
+ * uninterrupted one has (the same architectures, accuracies and cache hits; timings aside). */
+Test(e2e, resume_after_kill_9_gives_the_uninterrupted_trials)
+{
+    need_fashion();
+    write_config("resumed", "\"random\", \"energy\"", NULL);
+    const char *sets = "--quiet --set budget.trials=6 --set data.train_size=256";
+    char args[512];
+    snprintf(args, sizeof args, "run resumed.cfg -o whole.h5 %s", sets);
+    cr_assert_eq(larch(args), 0, "%s", output());
+
+    char cfg[512], out[512];
+    snprintf(cfg, sizeof cfg, "%s/resumed.cfg", tmp_dir);
+    snprintf(out, sizeof out, "%s/cut.h5", tmp_dir);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        freopen("/dev/null", "w", stderr);
+        execl(LARCH_TEST_BIN, "larch", "run", cfg, "-o", out, "--quiet", "--set", "budget.trials=6",
+              "--set", "data.train_size=256", (char *)NULL);
+        _exit(127);
+    }
+    cr_assert_geq(wait_for_trials(out, 2, 120), 2, "no trials appeared");
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+
+    snprintf(args, sizeof args, "run resumed.cfg -o cut.h5 --resume %s", sets);
+    cr_assert_eq(larch(args), 0, "%s", output());
+    cr_expect(strstr(output(), "resuming after"), "no run was resumed:\n%s", output());
+    results_file *whole = NULL, *cut = NULL;
+    for (uint32_t run = 0; run < 2; run++) {
+        size_t n_whole = 0, n_cut = 0;
+        results_trial *a = read_trials("whole.h5", run, &n_whole, &whole);
+        results_trial *b = read_trials("cut.h5", run, &n_cut, &cut);
+        cr_assert_eq(n_cut, n_whole, "run %u", run);
+        for (size_t i = 0; i < n_whole; i++) {
+            cr_expect_str_eq(b[i].arch, a[i].arch, "run %u trial %zu", run, i);
+            cr_expect_eq(b[i].status, a[i].status);
+            cr_expect_eq(b[i].val_accuracy, a[i].val_accuracy, "run %u trial %zu", run, i);
+            cr_expect_eq(b[i].test_accuracy, a[i].test_accuracy);
+            cr_expect_eq(b[i].cached, a[i].cached, "run %u trial %zu", run, i);
+        }
+        results_run_state state;
+        larch_error err = {0};
+        cr_assert_eq(results_file_read_run_state(cut, run, &state, &err), LARCH_OK);
+        cr_expect_eq(state, RESULTS_RUN_FINISHED);
+        results_file_close(whole);
+        results_file_close(cut);
+        free(a);
+        free(b);
+    }
+
+    /* Usage errors: nothing to resume, and --resume with --force. */
+    cr_assert_eq(larch("run resumed.cfg -o missing.h5 --resume"), 2);
+    cr_expect(strstr(output(), "missing.h5 does not exist: nothing to resume"), "%s", output());
+    cr_assert_eq(larch("run resumed.cfg -o cut.h5 --resume --force"), 2);
+    cr_expect(strstr(output(), "--force and --resume exclude each other"), "%s", output());
+}

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/time.h>
+
+#include <hdf5.h>
 
 #include <larch/abi.h>
 #include <larch/strategy.h>
@@ -79,9 +83,10 @@ static const char base_config[] =
     "evaluator = { type = \"table\"; table = \"table.h5\"; };\n"
     "strategies = { random = { no_repeat = false; }; grid = { shuffle = true; }; };\n";
 
-/* Loads base_config with the overrides and runs it into out_name; returns the status. */
-static int run_config(const char *out_name, const char *const *sets, size_t n_sets,
-                      larch_error *err)
+/* Loads base_config with the overrides and runs it into out_name (continuing it with resume;
+ * stop as host_run_options.stop); returns the status. */
+static int run_with(const char *out_name, const char *const *sets, size_t n_sets, int resume,
+                    volatile sig_atomic_t *stop, larch_error *err)
 {
     char cfg_path[128], out[128];
     path_in(cfg_path, sizeof cfg_path, "replay.cfg");
@@ -94,10 +99,20 @@ static int run_config(const char *out_name, const char *const *sets, size_t n_se
     memset(err, 0, sizeof *err);
     int rc = host_config_load(&cfg, cfg_path, sets, n_sets, err);
     cr_assert_eq(rc, LARCH_OK, "%s", err->message);
-    host_run_options opts = {.output_path = out, .quiet = 1, .log_level = LARCH_LOG_WARN};
+    host_run_options opts = {.output_path = out,
+                             .resume = resume,
+                             .quiet = 1,
+                             .log_level = LARCH_LOG_WARN,
+                             .stop = stop};
     rc = host_run_experiment(&cfg, &reg, &opts, err);
     host_config_release(&cfg);
     return rc;
+}
+
+static int run_config(const char *out_name, const char *const *sets, size_t n_sets,
+                      larch_error *err)
+{
+    return run_with(out_name, sets, n_sets, 0, NULL, err);
 }
 
 static results_file *open_results(const char *name)
@@ -241,7 +256,7 @@ Test(replay, answers_from_the_table_deterministically)
         cr_assert_eq(state, RESULTS_RUN_FINISHED);
         void *bytes = NULL;
         size_t size = 0;
-        cr_assert_eq(results_file_read_checkpoint(a, run, &bytes, &size, &err), LARCH_OK);
+        cr_assert_eq(results_file_read_checkpoint(a, run, &bytes, &size, NULL, &err), LARCH_OK);
         cr_assert_gt(size, 0, "a replay saves its checkpoint at the end of each run");
         free(bytes);
         free(ra);
@@ -642,4 +657,109 @@ Test(replay, arch_counts_count_each_architecture)
     cr_assert_eq(counts.count, 1000);
     host_arch_counts_release(&counts);
     cr_assert_null(counts.slots);
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+/* Asserts that every run of the two files holds the same trials (timings aside) and state. */
+static void assert_same_experiment(const char *a_name, const char *b_name)
+{
+    results_file *a = open_results(a_name), *b = open_results(b_name);
+    cr_assert_eq(results_file_n_runs(a), results_file_n_runs(b));
+    for (uint32_t run = 0; run < results_file_n_runs(a); run++) {
+        size_t na = 0, nb = 0;
+        results_trial *ra = read_run(a, run, &na), *rb = read_run(b, run, &nb);
+        cr_assert_eq(na, nb, "run %u: %zu trials uninterrupted, %zu resumed", run, na, nb);
+        assert_same_rows(ra, rb, na);
+        results_run_state sa, sb;
+        larch_error err = {0};
+        cr_assert_eq(results_file_read_run_state(a, run, &sa, &err), LARCH_OK);
+        cr_assert_eq(results_file_read_run_state(b, run, &sb, &err), LARCH_OK);
+        cr_assert_eq(sa, sb, "run %u", run);
+        free(ra);
+        free(rb);
+    }
+    results_file_close(a);
+    results_file_close(b);
+}
+
+/* Sets the checkpoint_size of run `run` to 0: the file as a kill before its first checkpoint
+ * (or a strategy that cannot save) leaves it. */
+static void drop_checkpoint(const char *name, uint32_t run)
+{
+    char path[128];
+    path_in(path, sizeof path, name);
+    results_file *f = open_results(name);
+    char where[128];
+    snprintf(where, sizeof where, "runs/%s/checkpoint_size", results_file_run(f, run)->name);
+    results_file_close(f);
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(file, 0);
+    hid_t ds = H5Dopen2(file, where, H5P_DEFAULT);
+    uint64_t zero = 0;
+    cr_assert_geq(H5Dwrite(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &zero), 0);
+    H5Dclose(ds);
+    H5Fclose(file);
+}
+
+/* `larch run --resume`: an experiment stopped mid-run and continued has exactly the trials of
+ * one that ran through, whether the stopped run's strategy comes back from its checkpoint or,
+ * without one, from being told its recorded trials again. */
+Test(replay, a_resumed_experiment_equals_an_uninterrupted_one)
+{
+    const char *sets[] = {"experiment.strategies=[\"random\", \"genetic\"]", "budget.trials=40000"};
+    larch_error err;
+    cr_assert_eq(run_config("whole.h5", sets, 2, &err), LARCH_OK, "%s", err.message);
+
+    struct sigaction sa = {.sa_handler = on_alarm};
+    cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    stop_flag = 0;
+    struct itimerval soon = {.it_value = {.tv_sec = 0, .tv_usec = 30000}};
+    cr_assert_eq(setitimer(ITIMER_REAL, &soon, NULL), 0);
+    cr_assert_eq(run_with("cut.h5", sets, 2, 0, &stop_flag, &err), LARCH_OK, "%s", err.message);
+    cr_assert(stop_flag, "the experiment ended before the timer: make it longer");
+
+    /* Where it stopped: one run ABORTED part way, the later ones PENDING. */
+    results_file *f = open_results("cut.h5");
+    int aborted = -1;
+    for (uint32_t run = 0; run < results_file_n_runs(f) && aborted < 0; run++) {
+        results_run_state state;
+        cr_assert_eq(results_file_read_run_state(f, run, &state, &err), LARCH_OK);
+        if (state == RESULTS_RUN_ABORTED)
+            aborted = (int)run;
+    }
+    cr_assert_geq(aborted, 0, "no run was stopped");
+    size_t n = 0;
+    free(read_run(f, (uint32_t)aborted, &n));
+    results_file_close(f);
+    cr_assert_lt(n, 40000);
+
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp '%s/cut.h5' '%s/cut-no-checkpoint.h5'", dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    drop_checkpoint("cut-no-checkpoint.h5", (uint32_t)aborted);
+
+    cr_assert_eq(run_with("cut.h5", sets, 2, 1, NULL, &err), LARCH_OK, "%s", err.message);
+    assert_same_experiment("whole.h5", "cut.h5");
+    cr_assert_eq(run_with("cut-no-checkpoint.h5", sets, 2, 1, NULL, &err), LARCH_OK, "%s",
+                 err.message);
+    assert_same_experiment("whole.h5", "cut-no-checkpoint.h5");
+
+    /* Resuming a finished experiment changes nothing. */
+    cr_assert_eq(run_with("cut.h5", sets, 2, 1, NULL, &err), LARCH_OK, "%s", err.message);
+    assert_same_experiment("whole.h5", "cut.h5");
+
+    /* Another config is refused, naming the line that differs; the file is untouched. */
+    const char *other[] = {sets[0], "budget.trials=39999"};
+    cr_assert_eq(run_with("cut.h5", other, 2, 1, NULL, &err), LARCH_EINVAL);
+    cr_expect(strstr(err.message, "cut.h5 was written by another config") &&
+                  strstr(err.message, "trials = 40000") && strstr(err.message, "trials = 39999"),
+              "%s", err.message);
+    assert_same_experiment("whole.h5", "cut.h5");
 }

@@ -215,10 +215,10 @@ Test(results, round_trip)
             cr_assert_eq(append_sample(w, run, t, &err), LARCH_OK, "%s", err.message);
     }
     /* Run 0 shrinks its checkpoint (stale tail must not show), run 1 grows past a chunk. */
-    cr_assert_eq(results_writer_save_checkpoint(w, 0, big, sizeof big, &err), LARCH_OK);
-    cr_assert_eq(results_writer_save_checkpoint(w, 0, small, sizeof small, &err), LARCH_OK);
-    cr_assert_eq(results_writer_save_checkpoint(w, 1, small, 100, &err), LARCH_OK);
-    cr_assert_eq(results_writer_save_checkpoint(w, 1, big, sizeof big, &err), LARCH_OK);
+    cr_assert_eq(results_writer_save_checkpoint(w, 0, big, sizeof big, 2, &err), LARCH_OK);
+    cr_assert_eq(results_writer_save_checkpoint(w, 0, small, sizeof small, 3, &err), LARCH_OK);
+    cr_assert_eq(results_writer_save_checkpoint(w, 1, small, 100, 1, &err), LARCH_OK);
+    cr_assert_eq(results_writer_save_checkpoint(w, 1, big, sizeof big, 4, &err), LARCH_OK);
     cr_assert_eq(results_writer_set_run_state(w, 0, RESULTS_RUN_FINISHED, &err), LARCH_OK);
     cr_assert_eq(results_writer_set_run_state(w, 1, RESULTS_RUN_ABORTED, &err), LARCH_OK);
     cr_assert_eq(results_writer_close(w, &err), LARCH_OK, "%s", err.message);
@@ -268,12 +268,14 @@ Test(results, round_trip)
 
     void *bytes = NULL;
     size_t size = 0;
-    cr_assert_eq(results_file_read_checkpoint(f, 0, &bytes, &size, &err), LARCH_OK, "%s",
+    uint64_t told = 0;
+    cr_assert_eq(results_file_read_checkpoint(f, 0, &bytes, &size, &told, &err), LARCH_OK, "%s",
                  err.message);
     cr_assert_eq(size, sizeof small);
+    cr_assert_eq(told, 3, "the trials of the latest checkpoint");
     cr_assert_eq(memcmp(bytes, small, size), 0);
     free(bytes);
-    cr_assert_eq(results_file_read_checkpoint(f, 1, &bytes, &size, &err), LARCH_OK);
+    cr_assert_eq(results_file_read_checkpoint(f, 1, &bytes, &size, NULL, &err), LARCH_OK);
     cr_assert_eq(size, sizeof big);
     cr_assert_eq(memcmp(bytes, big, size), 0);
     free(bytes);
@@ -367,7 +369,7 @@ Test(results, empty_run_and_zero_epochs)
     cr_assert_null(rows);
     cr_assert_eq(n, 0);
     void *bytes = (void *)1;
-    cr_assert_eq(results_file_read_checkpoint(f, 0, &bytes, &n, &err), LARCH_OK);
+    cr_assert_eq(results_file_read_checkpoint(f, 0, &bytes, &n, NULL, &err), LARCH_OK);
     cr_assert_null(bytes);
     cr_assert_eq(n, 0);
     results_run_state state;
@@ -400,7 +402,7 @@ Test(results, append_checks_its_arguments)
     cr_assert_eq(results_writer_append(w, 1, &s.row, &s.arch, s.loss, s.val, &err), LARCH_EINVAL,
                  "row.run 0 appended to run 1");
     cr_assert_eq(results_writer_set_run_state(w, 0, (results_run_state)7, &err), LARCH_EINVAL);
-    cr_assert_eq(results_writer_save_checkpoint(w, 0, NULL, 5, &err), LARCH_EINVAL);
+    cr_assert_eq(results_writer_save_checkpoint(w, 0, NULL, 5, 0, &err), LARCH_EINVAL);
     /* The refusals left the run untouched: the right trial 0 goes in. */
     cr_assert_eq(results_writer_append(w, 0, &s.row, &s.arch, NULL, NULL, &err), LARCH_OK, "%s",
                  err.message);
@@ -564,7 +566,8 @@ static void write_forever(int ready_fd)
         if (append_sample(w, 0, t, &err) != LARCH_OK)
             _exit(5);
         make_checkpoint(t, bytes);
-        if (results_writer_save_checkpoint(w, 0, bytes, checkpoint_size_of(t), &err) != LARCH_OK)
+        if (results_writer_save_checkpoint(w, 0, bytes, checkpoint_size_of(t), t + 1, &err) !=
+            LARCH_OK)
             _exit(6);
     }
 }
@@ -612,11 +615,14 @@ static void check_after_kill(size_t at_least)
     /* The checkpoint is absent (killed mid-save) or a whole one of the last trials. */
     void *bytes = NULL;
     size_t size = 0;
-    cr_assert_eq(results_file_read_checkpoint(f, 0, &bytes, &size, &err), LARCH_OK, "%s",
+    uint64_t told = 0;
+    cr_assert_eq(results_file_read_checkpoint(f, 0, &bytes, &size, &told, &err), LARCH_OK, "%s",
                  err.message);
     if (size) {
         uint64_t k;
         memcpy(&k, bytes, 8);
+        cr_assert_eq(told, k + 1, "checkpoint of trial %llu says %llu trials",
+                     (unsigned long long)k, (unsigned long long)told);
         cr_assert(k < n && k + 2 >= n, "checkpoint of trial %llu with %zu trials",
                   (unsigned long long)k, n);
         cr_assert_eq(size, checkpoint_size_of(k));
