@@ -316,22 +316,34 @@ static size_t wait_for_trials(const char *path, size_t want, double seconds)
     return n;
 }
 
+/* Starts `larch run <name>.cfg -o <out_name> --quiet [--force]` with budget.trials and
+ * data.train_size set, in the background (stderr to /dev/null); out receives the output's path. */
+static pid_t spawn_run(const char *name, const char *out_name, int trials, int train_size,
+                       int force, char *out, size_t out_size)
+{
+    char cfg[512], set_trials[64], set_size[64];
+    snprintf(cfg, sizeof cfg, "%s/%s.cfg", tmp_dir, name);
+    snprintf(out, out_size, "%s/%s", tmp_dir, out_name);
+    snprintf(set_trials, sizeof set_trials, "budget.trials=%d", trials);
+    snprintf(set_size, sizeof set_size, "data.train_size=%d", train_size);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        freopen("/dev/null", "w", stderr);
+        execl(LARCH_TEST_BIN, "larch", "run", cfg, "-o", out, "--quiet", "--set", set_trials,
+              "--set", set_size, force ? "--force" : (char *)NULL, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
 Test(e2e, kill_9_keeps_every_finished_trial)
 {
     need_fashion();
     write_config("killed", "\"random\"", NULL);
-    char cfg[512], out[512];
-    snprintf(cfg, sizeof cfg, "%s/killed.cfg", tmp_dir);
-    snprintf(out, sizeof out, "%s/killed.h5", tmp_dir);
+    char out[512];
     for (int round = 0; round < 2; round++) {
-        pid_t pid = fork();
-        cr_assert_neq(pid, -1);
-        if (pid == 0) {
-            freopen("/dev/null", "w", stderr);
-            execl(LARCH_TEST_BIN, "larch", "run", cfg, "-o", out, "--force", "--quiet", "--set",
-                  "budget.trials=200", "--set", "data.train_size=128", (char *)NULL);
-            _exit(127);
-        }
+        pid_t pid = spawn_run("killed", "killed.h5", 200, 128, 1, out, sizeof out);
         size_t seen = wait_for_trials(out, 2 + (size_t)round * 3, 120);
         cr_assert_geq(seen, 2, "no trials appeared");
         kill(pid, SIGKILL);
@@ -364,17 +376,8 @@ Test(e2e, sigint_finishes_the_trial_and_marks_the_run_aborted)
 {
     need_fashion();
     write_config("stopped", "\"random\"", NULL);
-    char cfg[512], out[512];
-    snprintf(cfg, sizeof cfg, "%s/stopped.cfg", tmp_dir);
-    snprintf(out, sizeof out, "%s/stopped.h5", tmp_dir);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        freopen("/dev/null", "w", stderr);
-        execl(LARCH_TEST_BIN, "larch", "run", cfg, "-o", out, "--quiet", "--set",
-              "budget.trials=200", "--set", "data.train_size=128", (char *)NULL);
-        _exit(127);
-    }
+    char out[512];
+    pid_t pid = spawn_run("stopped", "stopped.h5", 200, 128, 0, out, sizeof out);
     cr_assert_geq(wait_for_trials(out, 1, 120), 1);
     kill(pid, SIGINT);
     int status;
@@ -443,17 +446,8 @@ Test(e2e, resume_after_kill_9_gives_the_uninterrupted_trials)
     snprintf(args, sizeof args, "run resumed.cfg -o whole.h5 %s", sets);
     cr_assert_eq(larch(args), 0, "%s", output());
 
-    char cfg[512], out[512];
-    snprintf(cfg, sizeof cfg, "%s/resumed.cfg", tmp_dir);
-    snprintf(out, sizeof out, "%s/cut.h5", tmp_dir);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        freopen("/dev/null", "w", stderr);
-        execl(LARCH_TEST_BIN, "larch", "run", cfg, "-o", out, "--quiet", "--set", "budget.trials=6",
-              "--set", "data.train_size=256", (char *)NULL);
-        _exit(127);
-    }
+    char out[512];
+    pid_t pid = spawn_run("resumed", "cut.h5", 6, 256, 0, out, sizeof out);
     cr_assert_geq(wait_for_trials(out, 2, 120), 2, "no trials appeared");
     kill(pid, SIGKILL);
     int status;
