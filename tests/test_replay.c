@@ -717,7 +717,7 @@ Test(replay, a_resumed_experiment_equals_an_uninterrupted_one)
     larch_error err;
     cr_assert_eq(run_config("whole.h5", sets, 2, &err), LARCH_OK, "%s", err.message);
 
-    struct sigaction sa = {.sa_handler = on_alarm};
+    struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
     cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
     stop_flag = 0;
     struct itimerval soon = {.it_value = {.tv_sec = 0, .tv_usec = 30000}};
