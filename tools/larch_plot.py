@@ -50,8 +50,11 @@ def best_so_far(trials):
 def collect(df, run_table):
     """{strategy: [run dicts]} in run order; each run has its curves and its final best row."""
     out = {}
+    # One pass over the trials: selecting each run's rows by comparison would be runs x trials.
+    by_run = dict(tuple(df.groupby("run_name", sort=False))) if len(df) else {}
     for _, run in run_table.iterrows():
-        trials = df[df["run_name"] == run["run_name"]].sort_values("trial") if len(df) else df
+        trials = by_run.get(run["run_name"])
+        trials = trials.sort_values("trial") if trials is not None else df.iloc[0:0]
         entry = {"name": run["run_name"], "best": np.array([]), "seconds": np.array([]),
                  "final": None}
         if len(trials):

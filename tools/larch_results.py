@@ -70,13 +70,13 @@ def _trials(group):
     """The run's trials as a DataFrame, with curves; drops rows never written (see the doc)."""
     table = group["trials"][()]
     # A row extended but not written by a killed writer reads as the fill value.
-    valid = 0
-    while valid < len(table) and table["trial"][valid] == valid:
-        valid += 1
+    wrong = np.flatnonzero(table["trial"] != np.arange(len(table), dtype=table["trial"].dtype))
+    valid = int(wrong[0]) if len(wrong) else len(table)
     table = table[:valid]
     df = pd.DataFrame(table)
     status_names = _enum_names(group["trials"].dtype["status"])
-    df["status"] = [status_names.get(int(s), str(int(s))) for s in table["status"]]
+    df["status"] = pd.Series(table["status"]).map(
+        lambda s: status_names.get(int(s), str(int(s)))).astype(object)
     df["arch"] = [_str(a) for a in table["arch"]]
     n_epochs = table["n_epochs"]
     for name in ("train_loss", "val_accuracy_curve"):
