@@ -14,6 +14,8 @@
 
 extern char **environ;
 
+#define SWMR_READ_ATTEMPTS 24
+
 void h5u_close_id(hid_t *id, herr_t (*close_fn)(hid_t), int *failed)
 {
     if (*id >= 0 && close_fn(*id) < 0)
@@ -29,7 +31,19 @@ hid_t h5u_open_read(const char *path, int *swmr, int *rc, larch_error *err)
                               strerror(errno));
         return H5I_INVALID_HID;
     }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    /* A SWMR reader retries a metadata read whose checksum fails (the writer may be mid-flush),
+     * sleeping 1 ns, 2 ns, 4 ns, ... between tries. HDF5's default of 100 tries never ends in
+     * practice when the failure is lasting (a file recreated under the reader, or one whose
+     * writer was killed mid-flush): 24 tries wait about 17 ms in all, then report an error. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_metadata_read_attempts(fapl, SWMR_READ_ATTEMPTS) < 0) {
+        H5Pclose(fapl);
+        fapl = H5I_INVALID_HID;
+    }
+    hid_t file =
+        H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (swmr)
         *swmr = file >= 0;
     /* Files not written in the latest format (e.g. repacked) only open without SWMR. */

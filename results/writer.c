@@ -1,5 +1,6 @@
 /* The experiment file writer: everything is created up front, then SWMR appends with two
  * flushed phases per trial (docs/RESULTS-FORMAT.md, /work/shared/notes-hdf5.md). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,7 +310,16 @@ int results_writer_create(const char *path, const results_experiment_info *info,
         what = "cannot set up HDF5 types and properties";
         goto out;
     }
+    errno = 0;
     w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (w->file < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        /* HDF5 locks the files it opens: a reader (h5py, larch report) still has it open. */
+        rc = larch_error_set(err, LARCH_EIO,
+                             "%.*s: cannot create the file: another process has it open "
+                             "(HDF5 locks open files); close it there or write another file",
+                             SCHEMA_PATH_QUOTE, path);
+        goto out;
+    }
     if (w->file < 0) {
         what = "cannot create the file";
         goto out;

@@ -725,7 +725,8 @@ Test(replay, a_resumed_experiment_equals_an_uninterrupted_one)
     cr_assert_eq(run_with("cut.h5", sets, 2, 0, &stop_flag, &err), LARCH_OK, "%s", err.message);
     cr_assert(stop_flag, "the experiment ended before the timer: make it longer");
 
-    /* Where it stopped: one run ABORTED part way, the later ones PENDING. */
+    /* Where it stopped: mostly one run ABORTED part way and the later ones PENDING; a stop
+     * between two runs leaves no run ABORTED (the copy without a checkpoint is then the same). */
     results_file *f = open_results("cut.h5");
     int aborted = -1;
     for (uint32_t run = 0; run < results_file_n_runs(f) && aborted < 0; run++) {
@@ -734,16 +735,18 @@ Test(replay, a_resumed_experiment_equals_an_uninterrupted_one)
         if (state == RESULTS_RUN_ABORTED)
             aborted = (int)run;
     }
-    cr_assert_geq(aborted, 0, "no run was stopped");
-    size_t n = 0;
-    free(read_run(f, (uint32_t)aborted, &n));
+    if (aborted >= 0) {
+        size_t n = 0;
+        free(read_run(f, (uint32_t)aborted, &n));
+        cr_assert_lt(n, 40000);
+    }
     results_file_close(f);
-    cr_assert_lt(n, 40000);
 
     char cmd[512];
     snprintf(cmd, sizeof cmd, "cp '%s/cut.h5' '%s/cut-no-checkpoint.h5'", dir, dir);
     cr_assert_eq(system(cmd), 0);
-    drop_checkpoint("cut-no-checkpoint.h5", (uint32_t)aborted);
+    if (aborted >= 0)
+        drop_checkpoint("cut-no-checkpoint.h5", (uint32_t)aborted);
 
     cr_assert_eq(run_with("cut.h5", sets, 2, 1, NULL, &err), LARCH_OK, "%s", err.message);
     assert_same_experiment("whole.h5", "cut.h5");
