@@ -40,8 +40,7 @@ hid_t h5u_open_read(const char *path, int *swmr, int *rc, larch_error *err)
         H5Pclose(fapl);
         fapl = H5I_INVALID_HID;
     }
-    hid_t file =
-        H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl >= 0 ? fapl : H5P_DEFAULT);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl >= 0 ? fapl : H5P_DEFAULT);
     if (fapl >= 0)
         H5Pclose(fapl);
     if (swmr)
