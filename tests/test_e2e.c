@@ -13,6 +13,7 @@
 #include <larch/strategy.h>
 
 #include "../results/results.h"
+#include "test_util.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -20,15 +21,12 @@ static char tmp_dir[256];
 
 static void make_tmp(void)
 {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/larch-e2e-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp_dir));
+    tu_make_dir(tmp_dir, sizeof tmp_dir, "e2e");
 }
 
 static void remove_tmp(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    cr_expect_eq(system(cmd), 0);
+    tu_remove_dir(tmp_dir);
 }
 
 TestSuite(e2e, .init = make_tmp, .fini = remove_tmp, .timeout = 240);

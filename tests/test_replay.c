@@ -25,6 +25,7 @@
 #include "search.h"
 #include "stats.h"
 #include "synthetic_table.h"
+#include "test_util.h"
 
 #define N_SEEDS 3
 #define MAX_EPOCHS 4
@@ -50,8 +51,7 @@ static void cell_space(uint32_t nodes, larch_space *out)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/larch-test-replay-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tu_make_dir(dir, sizeof dir, "replay");
     const char *dirs[] = {LARCH_TEST_PLUGIN_DIR};
     larch_error err = {0};
     memset(&reg, 0, sizeof reg);
@@ -66,9 +66,7 @@ static void setup(void)
 static void teardown(void)
 {
     host_registry_release(&reg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
+    tu_remove_dir(dir);
 }
 
 TestSuite(replay, .init = setup, .fini = teardown, .timeout = 60);

@@ -13,6 +13,7 @@
 #include <larch/larch.h>
 
 #include "results.h"
+#include "test_util.h"
 
 #define MAX_EPOCHS 6
 #define N_DECISIONS 5
@@ -22,16 +23,13 @@ static char path[128];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/larch-results-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tu_make_dir(dir, sizeof dir, "results");
     snprintf(path, sizeof path, "%s/exp.h5", dir);
 }
 
 static void remove_dir(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    tu_remove_dir(dir);
 }
 
 TestSuite(results, .init = make_dir, .fini = remove_dir, .timeout = 60);

@@ -14,6 +14,7 @@
 #include "report_csv.h"
 #include "results.h"
 #include "stats.h"
+#include "test_util.h"
 
 #define EPS 1e-9
 
@@ -189,16 +190,13 @@ static char dir[64], path[128];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/larch-stats-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tu_make_dir(dir, sizeof dir, "stats");
     snprintf(path, sizeof path, "%s/exp.h5", dir);
 }
 
 static void remove_dir(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    tu_remove_dir(dir);
 }
 
 TestSuite(report, .init = make_dir, .fini = remove_dir, .timeout = 60);

@@ -21,6 +21,7 @@
 #include "../results/table.h"
 #include "../trainer/canonical.h"
 #include "config.h"
+#include "test_util.h"
 
 enum { NONE, SKIP, CONV1, CONV3, POOL };
 
@@ -28,30 +29,15 @@ static char tmp_dir[256];
 
 static void make_tmp(void)
 {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/larch-tabulate-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp_dir));
+    tu_make_dir(tmp_dir, sizeof tmp_dir, "tabulate");
 }
 
 static void remove_tmp(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    cr_expect_eq(system(cmd), 0);
+    tu_remove_dir(tmp_dir);
 }
 
 TestSuite(tabulate, .init = make_tmp, .fini = remove_tmp, .timeout = 120);
-
-static const larch_opset_vtable *nb201(void)
-{
-    const char *path = LARCH_TEST_PLUGIN_DIR "/ops-nb201.so";
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    cr_assert_not_null(handle, "dlopen %s: %s", path, dlerror());
-    void *sym = dlsym(handle, LARCH_ENTRY_SYMBOL);
-    cr_assert_not_null(sym, "%s", dlerror());
-    larch_plugin_entry_fn entry;
-    memcpy(&entry, &sym, sizeof(entry));
-    return entry()->opset;
-}
 
 static void tmp_path(char *out, size_t size, const char *name)
 {
@@ -184,7 +170,7 @@ Test(tabulate, rows_match_direct_trainer_runs)
     host_config cfg;
     larch_error err = {0};
     cr_assert_eq(host_config_load(&cfg, cfg_path, NULL, 0, &err), LARCH_OK, "%s", err.message);
-    const larch_opset_vtable *opset = nb201();
+    const larch_opset_vtable *opset = tu_nb201();
     uint32_t *to_class = NULL, n_classes = 0;
     uint64_t *rep = NULL, n_archs = 0;
     cr_assert_eq(

@@ -16,6 +16,7 @@
 #include "module.h"
 #include "network.h"
 #include "train.h"
+#include "test_util.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -23,18 +24,9 @@ enum { NONE, SKIP, CONV1, CONV3, POOL };
 
 static const larch_opset_vtable *nb201(void)
 {
-    const char *path = LARCH_TEST_PLUGIN_DIR "/ops-nb201.so";
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    cr_assert_not_null(handle, "dlopen %s: %s", path, dlerror());
-    void *sym = dlsym(handle, LARCH_ENTRY_SYMBOL);
-    cr_assert_not_null(sym, "%s", dlerror());
-    larch_plugin_entry_fn entry;
-    memcpy(&entry, &sym, sizeof(entry));
-    const larch_plugin *plugin = entry();
-    cr_assert_eq(plugin->kind, LARCH_PLUGIN_OPSET);
-    cr_assert_eq(plugin->opset->n_ops, 5);
-    cr_assert_str_eq(plugin->opset->ops[CONV3].name, "nor_conv_3x3");
-    return plugin->opset;
+    const larch_opset_vtable *ops = tu_nb201();
+    cr_assert_str_eq(ops->ops[CONV3].name, "nor_conv_3x3");
+    return ops;
 }
 
 static larch_arch make_arch(uint32_t n, const uint8_t *choices)
