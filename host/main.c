@@ -158,6 +158,15 @@ static int cmd_report(int argc, char **argv)
     return 0;
 }
 
+/* discover() over the command line's --plugin-path first, then the config's plugins.path. */
+static int discover_for_config(host_registry *reg, const char *extra, const host_config *cfg)
+{
+    char dirs[2 * HOST_PATH_SIZE + 2];
+    snprintf(dirs, sizeof dirs, "%s%s%s", extra ? extra : "",
+             extra && cfg->plugin_path[0] ? ":" : "", cfg->plugin_path);
+    return discover(reg, dirs);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const char *config_path = NULL, *output = NULL, *extra = NULL;
@@ -228,12 +237,8 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    /* Plugin directories: the command line first, then the config's plugins.path. */
-    char extra_dirs[2 * HOST_PATH_SIZE + 2];
-    snprintf(extra_dirs, sizeof extra_dirs, "%s%s%s", extra ? extra : "",
-             extra && cfg.plugin_path[0] ? ":" : "", cfg.plugin_path);
     host_registry reg = {0};
-    if (discover(&reg, extra_dirs)) {
+    if (discover_for_config(&reg, extra, &cfg)) {
         host_config_release(&cfg);
         return EXIT_FAILED;
     }
@@ -322,11 +327,8 @@ static int cmd_tabulate(int argc, char **argv)
         fprintf(stderr, "larch: %s\n", err.message);
         return EXIT_USAGE;
     }
-    char extra_dirs[2 * HOST_PATH_SIZE + 2];
-    snprintf(extra_dirs, sizeof extra_dirs, "%s%s%s", extra ? extra : "",
-             extra && cfg.plugin_path[0] ? ":" : "", cfg.plugin_path);
     host_registry reg = {0};
-    if (discover(&reg, extra_dirs)) {
+    if (discover_for_config(&reg, extra, &cfg)) {
         free(overrides);
         host_config_release(&cfg);
         return EXIT_FAILED;
