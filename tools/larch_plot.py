@@ -103,6 +103,15 @@ def no_data(ax, what):
     ax.text(0.5, 0.5, f"no {what}", ha="center", va="center", transform=ax.transAxes)
 
 
+def label_best_so_far(ax, bands, x_label, score_label):
+    """Zooms a best-so-far panel (zoom_past_start) and labels it, saying when it zoomed."""
+    zoomed = zoom_past_start(ax, bands)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(f"best-so-far {score_label}")
+    x_name = "trials" if x_label == "trials" else "charged seconds"
+    ax.set_title(f"best so far vs {x_name}" + (" (y: past the first 10%)" if zoomed else ""))
+
+
 def plot_vs_trials(ax, runs, colors, score_label):
     horizon = max((len(r["best"]) for rs in runs.values() for r in rs), default=0)
     if horizon == 0:
@@ -119,10 +128,7 @@ def plot_vs_trials(ax, runs, colors, score_label):
                                         np.full(horizon - len(r["best"]), r["best"][-1])]))
         if rows:
             bands.append(mean_band(ax, x, rows, colors[strategy], strategy))
-    zoomed = zoom_past_start(ax, bands)
-    ax.set_xlabel("trials")
-    ax.set_ylabel(f"best-so-far {score_label}")
-    ax.set_title("best so far vs trials" + (" (y: past the first 10%)" if zoomed else ""))
+    label_best_so_far(ax, bands, "trials", score_label)
 
 
 def plot_vs_seconds(ax, runs, colors, score_label):
@@ -142,10 +148,7 @@ def plot_vs_seconds(ax, runs, colors, score_label):
             rows.append(np.where(idx >= 0, r["best"][np.maximum(idx, 0)], np.nan))
         if rows:
             bands.append(mean_band(ax, grid, rows, colors[strategy], strategy))
-    zoomed = zoom_past_start(ax, bands)
-    ax.set_xlabel("charged training seconds")
-    ax.set_ylabel(f"best-so-far {score_label}")
-    ax.set_title("best so far vs charged seconds" + (" (y: past the first 10%)" if zoomed else ""))
+    label_best_so_far(ax, bands, "charged training seconds", score_label)
 
 
 def plot_final(ax, runs, colors):
